@@ -1,0 +1,86 @@
+# collator: one binary, one static library of the modules, and their tests.
+#
+#   make            build build/collator
+#   make demo       collate the bundled example uploads into build/demo-store
+#   make test       everything CI runs: unit tests (plain and ASan+UBSan), the
+#                   node interop/integration suites and short fuzz runs
+#   make bench      benchmarks with a DuckDB reference run (not part of test)
+#   make deps       install the Debian and npm packages the build and tests need
+#
+# Several people can build side by side with BUILD=build/NAME; MODULES limits
+# the library and the unit tests to some modules (e.g. MODULES="core json").
+
+CC      ?= cc
+BUILD   ?= build
+MODULES ?= core json parquet store collate lambda
+OPT     ?= -O2
+SAN     ?=
+
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
+             -Isrc -g $(OPT) $(CFLAGS)
+ifeq ($(SAN),1)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer
+LDFLAGS_ALL = -fsanitize=address,undefined
+endif
+LIBS = -lcurl -lcrypto -lz -lsnappy -lzstd -llz4 -lutf8proc -lm -lpthread
+
+LIB_SRC  := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
+CLI_SRC  := $(wildcard src/cli/*.c)
+TEST_SRC := tests/unit.c $(foreach m,$(MODULES),$(wildcard tests/$(m)_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all lib unit test demo bench deps fuzz up down integration clean
+all: $(BUILD)/collator
+
+lib: $(BUILD)/libcollator.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcollator.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/collator: $(CLI_OBJ) $(BUILD)/libcollator.a
+	$(CC) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcollator.a $(LIBS)
+
+$(BUILD)/unit_tests: $(TEST_OBJ) $(BUILD)/libcollator.a
+	$(CC) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libcollator.a $(LIBS)
+
+# Unit tests of this build only; `make test` is the whole suite.
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+deps:
+	bash scripts/setup.sh
+
+test: deps
+	bash tests/run.sh
+
+demo: deps all
+	bash examples/demo.sh $(BUILD)
+
+bench: deps
+	bash bench/run.sh
+
+fuzz: deps
+	bash fuzz/run.sh long
+
+up: deps all
+	bash scripts/stack.sh up
+
+down:
+	bash scripts/stack.sh down
+
+integration: deps all
+	node --test tests/node/integration.test.mjs
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

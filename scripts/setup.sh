@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install what the build and the tests need, only when it is missing:
+# Debian packages (as root, through apt-get) and the test-only npm packages
+# pinned in package-lock.json (npm ci). Safe to run again and again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(
+  build-essential pkg-config clang libclang-rt-14-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev libsnappy-dev libzstd-dev
+  liblz4-dev libutf8proc-dev libyajl-dev nodejs npm valgrind
+)
+
+missing=()
+for package in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: run as root (or install them yourself): apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when the lockfile changed since the last install.
+stamp=node_modules/.collator-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "setup: installing test packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi

@@ -1,0 +1,12 @@
+#include <stdio.h>
+
+#include "cli/commands.h"
+
+/* PLACEHOLDER until its module lands; must be replaced before commit. */
+int command_process(int argc, char **argv)
+{
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "collator: process: not built yet\n");
+  return EXIT_USAGE;
+}

@@ -1,0 +1,35 @@
+/*
+ * digest: MD5 and SHA-256 as lower-case hex, over OpenSSL's libcrypto.
+ *
+ * MD5 makes every id, row_hash and body_hash (three per SMS row, so it sits
+ * on the hot path); SHA-256 hashes S3 payloads for SigV4. The one-shot
+ * functions write into caller-provided arrays and cannot fail.
+ */
+#ifndef COLLATOR_CORE_DIGEST_H
+#define COLLATOR_CORE_DIGEST_H
+
+#include <stddef.h>
+
+#define DIGEST_MD5_HEX_LEN 32
+#define DIGEST_SHA256_HEX_LEN 64
+
+/* hex receives 32 characters and a NUL. */
+void digest_md5_hex(const void *data, size_t len, char hex[DIGEST_MD5_HEX_LEN + 1]);
+/* hex receives 64 characters and a NUL. */
+void digest_sha256_hex(const void *data, size_t len, char hex[DIGEST_SHA256_HEX_LEN + 1]);
+
+/* Incremental SHA-256 for payloads streamed from files. */
+typedef struct digest_sha256 digest_sha256;
+digest_sha256 *digest_sha256_create(void);
+void digest_sha256_update(digest_sha256 *ctx, const void *data, size_t len);
+void digest_sha256_final_hex(digest_sha256 *ctx, char hex[DIGEST_SHA256_HEX_LEN + 1]);
+void digest_sha256_free(digest_sha256 *ctx);
+
+/* Incremental MD5 (S3 ETags of files we wrote, Content-MD5). */
+typedef struct digest_md5 digest_md5;
+digest_md5 *digest_md5_create(void);
+void digest_md5_update(digest_md5 *ctx, const void *data, size_t len);
+void digest_md5_final_hex(digest_md5 *ctx, char hex[DIGEST_MD5_HEX_LEN + 1]);
+void digest_md5_free(digest_md5 *ctx);
+
+#endif

@@ -1,0 +1,123 @@
+#include "stream.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static cl_status memory_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)
+{
+  stream_memory *m = ctx;
+  size_t n = m->len - m->pos < cap ? m->len - m->pos : cap;
+  (void)err;
+  if(n)
+    memcpy(dst, m->data + m->pos, n);
+  m->pos += n;
+  *got = n;
+  return CL_OK;
+}
+
+stream_source stream_source_from_memory(stream_memory *memory)
+{
+  return (stream_source){memory_read, memory};
+}
+
+static cl_status memory_read_at(void *ctx, uint64_t offset, void *dst, size_t len,
+                                cl_error *err)
+{
+  const stream_memory *m = ctx;
+  if(offset > m->len || len > m->len - offset)
+    return cl_fail(err, CL_ERR_FORMAT,
+                   "read of %zu bytes at offset %llu is past the end (%zu bytes)", len,
+                   (unsigned long long)offset, m->len);
+  if(len)
+    memcpy(dst, m->data + offset, len);
+  return CL_OK;
+}
+
+stream_file stream_file_from_memory(stream_memory *memory, const char *name)
+{
+  return (stream_file){memory_read_at, memory, memory->len, name};
+}
+
+static cl_status buf_write(void *ctx, const void *data, size_t len, cl_error *err)
+{
+  buf *out = ctx;
+  cl_status status = buf_append(out, data, len);
+  if(status)
+    return cl_fail(err, status, "buffering %zu bytes: %s", len, cl_status_name(status));
+  return CL_OK;
+}
+
+stream_sink stream_sink_to_buf(buf *out)
+{
+  return (stream_sink){buf_write, out};
+}
+
+static cl_status fd_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)
+{
+  stream_fd *f = ctx;
+  for(;;) {
+    ssize_t n = read(f->fd, dst, cap);
+    if(n >= 0) {
+      *got = (size_t)n;
+      return CL_OK;
+    }
+    if(errno != EINTR)
+      return cl_fail(err, CL_ERR_IO, "%s: read: %s", f->name, strerror(errno));
+  }
+}
+
+stream_source stream_source_from_fd(stream_fd *fd)
+{
+  return (stream_source){fd_read, fd};
+}
+
+static cl_status fd_write(void *ctx, const void *data, size_t len, cl_error *err)
+{
+  stream_fd *f = ctx;
+  const char *p = data;
+  while(len) {
+    ssize_t n = write(f->fd, p, len);
+    if(n < 0) {
+      if(errno == EINTR)
+        continue;
+      return cl_fail(err, CL_ERR_IO, "%s: write: %s", f->name, strerror(errno));
+    }
+    p += n;
+    len -= (size_t)n;
+    f->written += (uint64_t)n;
+  }
+  return CL_OK;
+}
+
+stream_sink stream_sink_to_fd(stream_fd *fd)
+{
+  return (stream_sink){fd_write, fd};
+}
+
+static cl_status fd_read_at(void *ctx, uint64_t offset, void *dst, size_t len, cl_error *err)
+{
+  stream_fd *f = ctx;
+  char *p = dst;
+  while(len) {
+    ssize_t n = pread(f->fd, p, len, (off_t)offset);
+    if(n < 0) {
+      if(errno == EINTR)
+        continue;
+      return cl_fail(err, CL_ERR_IO, "%s: read at %llu: %s", f->name,
+                     (unsigned long long)offset, strerror(errno));
+    }
+    if(n == 0)
+      return cl_fail(err, CL_ERR_FORMAT, "%s: unexpected end of file at offset %llu",
+                     f->name, (unsigned long long)offset);
+    p += n;
+    len -= (size_t)n;
+    offset += (uint64_t)n;
+  }
+  return CL_OK;
+}
+
+stream_file stream_file_from_fd(stream_fd *fd, uint64_t size)
+{
+  return (stream_file){fd_read_at, fd, size, fd->name};
+}

@@ -1,0 +1,62 @@
+/*
+ * stream: the byte-stream interfaces that connect modules without coupling them.
+ *
+ * A stream_source hands out bytes on demand (an upload being read from the
+ * store, a gunzip layer over it); the JSON reader pulls from one, so an upload
+ * is never held whole. A stream_sink takes bytes (the Parquet writer writes
+ * into one: a temp file, a buffer, a multipart upload). A stream_file gives
+ * random access (the Parquet reader reads a footer, then column chunks).
+ * Each is a function pointer and a context; the context's owner frees it.
+ */
+#ifndef COLLATOR_CORE_STREAM_H
+#define COLLATOR_CORE_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+typedef struct stream_source {
+  /* Copy up to cap bytes into dst and set *got; *got == 0 means end of stream. */
+  cl_status (*read)(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err);
+  void *ctx;
+} stream_source;
+
+typedef struct stream_sink {
+  /* Take all len bytes or fail. */
+  cl_status (*write)(void *ctx, const void *data, size_t len, cl_error *err);
+  void *ctx;
+} stream_sink;
+
+typedef struct stream_file {
+  /* Read exactly len bytes at offset into dst, or fail (short reads are errors). */
+  cl_status (*read_at)(void *ctx, uint64_t offset, void *dst, size_t len, cl_error *err);
+  void *ctx;
+  uint64_t size;
+  const char *name; /* for messages: a path or a store key */
+} stream_file;
+
+/* Adapters over memory and open file descriptors (borrowed, not closed). */
+typedef struct stream_memory {
+  const uint8_t *data;
+  size_t len;
+  size_t pos;
+} stream_memory;
+
+stream_source stream_source_from_memory(stream_memory *memory);
+/* Random access over the same memory; memory->pos is not used. */
+stream_file stream_file_from_memory(stream_memory *memory, const char *name);
+stream_sink stream_sink_to_buf(buf *out);
+/* fd is passed through the context pointer; name is used in messages. */
+typedef struct stream_fd {
+  int fd;
+  const char *name;
+  uint64_t written;
+} stream_fd;
+stream_source stream_source_from_fd(stream_fd *fd);
+stream_sink stream_sink_to_fd(stream_fd *fd);
+/* Random access over an fd whose size is given. */
+stream_file stream_file_from_fd(stream_fd *fd, uint64_t size);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * store: the object store the collator reads uploads from and writes
+ * collated files to, behind one interface with two backends.
+ *
+ * "DIR" or "file://DIR" is a local bucket: key K is the file DIR/K, writes
+ * go to a temp file and are renamed into place, and conditional writes are
+ * atomic across processes. "s3://BUCKET" is S3 (or an S3-compatible server
+ * through S3_ENDPOINT) over libcurl with SigV4, retries with full-jitter
+ * backoff, multipart uploads for large objects and conditional PUTs.
+ *
+ * Every object has an ETag. A read-modify-write reads an object's ETag and
+ * writes back with STORE_IF_MATCH on it (or STORE_IF_ABSENT when it did not
+ * exist); losing the race is CL_ERR_CONFLICT, which callers handle by
+ * re-reading. A missing object is CL_ERR_NOT_FOUND. Failures worth retrying
+ * at a higher level are CL_ERR_TRANSIENT; messages name the store and key.
+ */
+#ifndef COLLATOR_STORE_STORE_H
+#define COLLATOR_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/stream.h"
+
+#define STORE_ETAG_MAX 128
+
+typedef struct store store;
+
+typedef struct store_info {
+  uint64_t size;
+  char etag[STORE_ETAG_MAX]; /* opaque, as the backend gives it */
+} store_info;
+
+typedef enum store_condition {
+  STORE_ALWAYS,    /* unconditional write */
+  STORE_IF_MATCH,  /* only if the object's ETag is still `etag` */
+  STORE_IF_ABSENT  /* only if no object exists (If-None-Match: *) */
+} store_condition;
+
+typedef struct store_precondition {
+  store_condition condition;
+  const char *etag; /* STORE_IF_MATCH only */
+} store_precondition;
+
+typedef struct store_stats {
+  uint64_t requests;      /* operations sent (HTTP requests, or file operations) */
+  uint64_t retries;       /* of those, repeated after a transient failure */
+  uint64_t bytes_read;
+  uint64_t bytes_written;
+  uint64_t conflicts;     /* conditional writes that lost */
+} store_stats;
+
+/* url: "DIR", "file://DIR" or "s3://BUCKET". NULL means $COLLATOR_STORE,
+ * else the current directory. S3 configuration comes from the environment
+ * (AWS_* credentials and region, S3_ENDPOINT / AWS_ENDPOINT_URL_S3). */
+cl_status store_open(const char *url, store **out, cl_error *err);
+void store_free(store *s);
+/* "file:///abs/dir" or "s3://bucket", for messages and logs. */
+const char *store_name(const store *s);
+void store_get_stats(const store *s, store_stats *stats);
+
+cl_status store_head(store *s, const char *key, store_info *info, cl_error *err);
+
+/* Whole object into out (appended); for small objects (txt, events, tests). */
+cl_status store_get(store *s, const char *key, buf *out, store_info *info, cl_error *err);
+
+/* Whole object into a local file descriptor (written from its current
+ * position); memory stays bounded whatever the size. */
+cl_status store_get_to_fd(store *s, const char *key, int fd, store_info *info,
+                          cl_error *err);
+
+/* Streaming read: the object's bytes on demand. The reader is pinned to the
+ * version it opened: if the object is replaced meanwhile, a later read fails
+ * with CL_ERR_CONFLICT rather than mixing versions. */
+typedef struct store_reader store_reader;
+cl_status store_reader_open(store *s, const char *key, store_reader **out,
+                            store_info *info, cl_error *err);
+stream_source store_reader_source(store_reader *reader);
+void store_reader_free(store_reader *reader);
+
+/* Bytes [offset, offset + len) of the object; with etag non-NULL the read
+ * fails with CL_ERR_CONFLICT if the object no longer has that ETag. */
+cl_status store_read_range(store *s, const char *key, const char *etag, uint64_t offset,
+                           void *dst, size_t len, cl_error *err);
+
+/* Write an object from memory. written (may be NULL) receives the new ETag. */
+cl_status store_put(store *s, const char *key, const void *data, size_t len,
+                    const store_precondition *precondition, store_info *written,
+                    cl_error *err);
+/* Write an object from a local file of `size` bytes read from offset 0;
+ * large files go up as a multipart upload with bounded memory. */
+cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
+                       const store_precondition *precondition, store_info *written,
+                       cl_error *err);
+
+cl_status store_delete(store *s, const char *key, cl_error *err);
+
+/* Call fn for every key under prefix, in byte order. fn may stop the
+ * listing by returning a non-OK status, which store_list returns. */
+typedef cl_status (*store_list_fn)(void *ctx, const char *key, const store_info *info,
+                                   cl_error *err);
+cl_status store_list(store *s, const char *prefix, store_list_fn fn, void *ctx,
+                     cl_error *err);
+
+#endif
