@@ -1,12 +1,129 @@
+/*
+ * `collator event`: handle one Lambda event document locally, through the
+ * same handler the Lambda runtime uses, so that what happens here (which
+ * uploads are collated, the response, success or failure) is what the
+ * function would do with that event.
+ */
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/utctime.h"
+#include "json/json.h"
+#include "lambda/lambda.h"
 
-/* PLACEHOLDER until its module lands; must be replaced before commit. */
+/* Larger than any Lambda payload (6 MB), so every real event fits. */
+#define EVENT_MAX_BYTES ((size_t)64 << 20)
+
+static int usage(void)
+{
+  fprintf(stderr, "usage: collator event [--store URL] [--now TIME] FILE|-\n");
+  return EXIT_USAGE;
+}
+
+static cl_status read_event(const char *path, buf *out, cl_error *err)
+{
+  FILE *file = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if(!file)
+    return cl_fail(err, CL_ERR_IO, "%s: cannot open", path);
+  char chunk[65536];
+  size_t got;
+  while((got = fread(chunk, 1, sizeof(chunk), file)) > 0)
+    if(buf_append(out, chunk, got))
+      break;
+  int failed = ferror(file);
+  if(file != stdin)
+    fclose(file);
+  if(buf_status(out))
+    return cl_fail(err, buf_status(out), "%s: over %zu bytes", path, out->limit);
+  if(failed)
+    return cl_fail(err, CL_ERR_IO, "%s: read error", path);
+  return CL_OK;
+}
+
+static void print_error_document(cl_status status, const char *message)
+{
+  buf out = BUF_INIT;
+  buf_append_str(&out, "{\"errorMessage\": ");
+  json_write_string(&out, message, strlen(message), 0);
+  buf_append_str(&out, ", \"errorType\": ");
+  const char *type = lambda_error_type(status);
+  json_write_string(&out, type, strlen(type), 0);
+  buf_append_str(&out, "}\n");
+  if(!buf_status(&out))
+    fwrite(out.data, 1, out.len, stdout);
+  buf_free(&out);
+}
+
 int command_event(int argc, char **argv)
 {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "collator: event: not built yet\n");
-  return EXIT_USAGE;
+  const char *store_url = NULL, *now = NULL, *path = NULL;
+  for(int i = 1; i < argc; i++) {
+    if(!strcmp(argv[i], "--store") && i + 1 < argc)
+      store_url = argv[++i];
+    else if(!strcmp(argv[i], "--now") && i + 1 < argc)
+      now = argv[++i];
+    else if(!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      usage();
+      return 0;
+    } else if(argv[i][0] == '-' && argv[i][1] != '\0')
+      return usage();
+    else if(path)
+      return usage();
+    else
+      path = argv[i];
+  }
+  if(!path)
+    return usage();
+
+  cl_error err;
+  cl_error_clear(&err);
+  lambda_config config;
+  cl_status status = lambda_config_from_env(&config, &err);
+  if(!status && now) {
+    status = utc_parse_iso8601(now, &config.options.now_micros, &err);
+    if(status)
+      cl_error_prefix(&err, "--now %s", now);
+    config.pinned_now = 1;
+  }
+  if(status) {
+    fprintf(stderr, "collator: event: %s\n", err.message);
+    return EXIT_USAGE;
+  }
+  if(store_url)
+    config.store_url = store_url;
+
+  buf event = BUF_INIT;
+  buf_init(&event, EVENT_MAX_BYTES);
+  lambda_handler *handler = NULL;
+  status = read_event(path, &event, &err);
+  if(status) {
+    fprintf(stderr, "collator: event: %s\n", err.message);
+    buf_free(&event);
+    return EXIT_PROCESSING_FAILED;
+  }
+  status = lambda_handler_create(&config, &handler, &err);
+  buf response = BUF_INIT;
+  lambda_outcome outcome;
+  if(!status)
+    status = lambda_handle_event(handler, event.data ? event.data : "", event.len,
+                                 &(lambda_invocation){NULL, 0}, &response, &outcome, &err);
+  int exit_status = 0;
+  if(status) {
+    log_message(LOG_ERROR, "event %s: %s", path, err.message);
+    print_error_document(status, err.message);
+    exit_status = EXIT_PROCESSING_FAILED;
+  } else {
+    fwrite(response.data, 1, response.len, stdout);
+    fputc('\n', stdout);
+  }
+  if(fflush(stdout))
+    exit_status = EXIT_PROCESSING_FAILED;
+  buf_free(&response);
+  buf_free(&event);
+  lambda_handler_free(handler);
+  return exit_status;
 }

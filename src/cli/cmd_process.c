@@ -1,12 +1,94 @@
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/commands.h"
+#include "collate/collate.h"
+#include "core/log.h"
+#include "core/utctime.h"
+#include "store/store.h"
 
-/* PLACEHOLDER until its module lands; must be replaced before commit. */
+static void process_usage(FILE *out)
+{
+  fprintf(out,
+          "usage: collator process [--store URL] [--now TIME] KEY...\n"
+          "\n"
+          "Collate each upload key in order into current, diff and txt outputs.\n"
+          "  --store URL   DIR, file://DIR or s3://BUCKET (default $COLLATOR_STORE, else .)\n"
+          "  --now TIME    processing time (ts_updated), ISO 8601, e.g. 2026-11-24T10:00:00Z\n"
+          "One JSON line per key goes to stderr. Exit 0 when every key was collated,\n"
+          "unchanged or rejected; 1 when any failed; 2 on bad usage.\n");
+}
+
 int command_process(int argc, char **argv)
 {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "collator: process: not built yet\n");
-  return EXIT_USAGE;
+  const char *store_url = NULL, *now_text = NULL;
+  int first_key = argc;
+  for(int i = 1; i < argc; i++) {
+    if(!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      process_usage(stdout);
+      return 0;
+    }
+    if(!strcmp(argv[i], "--store") || !strcmp(argv[i], "--now")) {
+      if(i + 1 >= argc) {
+        fprintf(stderr, "collator: process: %s needs a value\n", argv[i]);
+        process_usage(stderr);
+        return EXIT_USAGE;
+      }
+      if(!strcmp(argv[i], "--store"))
+        store_url = argv[++i];
+      else
+        now_text = argv[++i];
+      continue;
+    }
+    if(!strcmp(argv[i], "--")) {
+      first_key = i + 1;
+      break;
+    }
+    if(argv[i][0] == '-' && argv[i][1]) {
+      fprintf(stderr, "collator: process: unknown option '%s'\n", argv[i]);
+      process_usage(stderr);
+      return EXIT_USAGE;
+    }
+    first_key = i;
+    break;
+  }
+  if(first_key >= argc) {
+    fprintf(stderr, "collator: process: no upload key given\n");
+    process_usage(stderr);
+    return EXIT_USAGE;
+  }
+
+  cl_error err = {0};
+  collate_options options;
+  if(collate_options_from_env(&options, &err)) {
+    fprintf(stderr, "collator: process: %s\n", err.message);
+    return EXIT_USAGE;
+  }
+  if(now_text && utc_parse_iso8601(now_text, &options.now_micros, &err)) {
+    fprintf(stderr, "collator: process: --now: %s\n", err.message);
+    return EXIT_USAGE;
+  }
+  store *s = NULL;
+  cl_status status = store_open(store_url, &s, &err);
+  if(status) {
+    fprintf(stderr, "collator: process: %s\n", err.message);
+    return status == CL_ERR_USAGE ? EXIT_USAGE : EXIT_PROCESSING_FAILED;
+  }
+  int failed = 0;
+  buf line = BUF_INIT;
+  for(int i = first_key; i < argc; i++) {
+    collate_result result;
+    cl_error_clear(&err);
+    collate_upload(s, argv[i], &options, &result, &err);
+    if(result.outcome == COLLATE_FAILED)
+      failed = 1;
+    buf_clear(&line);
+    if(!collate_result_to_json(&result, argv[i], NULL, &line))
+      log_json_line(line.data, line.len);
+    else
+      log_message(LOG_ERROR, "process: %s: %s", argv[i], collate_outcome_name(result.outcome));
+  }
+  buf_free(&line);
+  store_free(s);
+  return failed ? EXIT_PROCESSING_FAILED : 0;
 }

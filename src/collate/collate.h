@@ -4,10 +4,12 @@
  * For an upload key uploads/users/{user}/{serial}/{device}/{log_type}/{file}
  * it streams the raw JSON (gzip detected by magic), turns each entry into a
  * row with the legacy id and row_hash, decides what is new, changed or
- * deleted against the current history, and writes the day's diff, the new
- * current history (old row groups copied, new ones appended) and the
- * device's txt, each with a conditional write that is re-applied on a lost
- * race. legacy.md has the rules; design.md lists where we depart on purpose.
+ * deleted against the current history, and writes the day's diff, the
+ * device's txt and last the new current history (old row groups copied, new
+ * ones appended); diff and current with conditional writes, the whole round
+ * re-applied on a lost race. Current goes last because it decides what is
+ * new: a replay after a crash redoes every earlier write. legacy.md has the
+ * rules; design.md lists where we depart on purpose.
  */
 #ifndef COLLATOR_COLLATE_COLLATE_H
 #define COLLATOR_COLLATE_COLLATE_H
@@ -28,13 +30,23 @@ typedef struct collate_limits {
   size_t max_depth;             /* COLLATOR_MAX_JSON_DEPTH */
 } collate_limits;
 
+/* Test seams; all NULL in production. */
+typedef struct collate_hooks {
+  /* Called right before each conditional write of current or diff with its
+   * key; a failure status fails that write as the store would have (a test
+   * changes the object here, or returns CL_ERR_CONFLICT). */
+  cl_status (*before_write)(void *ctx, const char *key, cl_error *err);
+  void *ctx;
+} collate_hooks;
+
 typedef struct collate_options {
   int64_t now_micros;           /* ts_updated of new rows */
   int write_txt;                /* WRITE_TXT, default true */
   int timestamp_micros;         /* COLLATOR_TIMESTAMP=micros: INT64 instead of INT96 */
   parquet_codec codec;          /* COLLATOR_COMPRESSION, default snappy */
-  unsigned max_attempts;        /* read-modify-write attempts on conflict */
+  unsigned max_attempts;        /* rounds on conflict; COLLATOR_MAX_ATTEMPTS, default 8 */
   collate_limits limits;
+  collate_hooks hooks;          /* tests only; zeroed by collate_options_from_env */
 } collate_options;
 
 /* Defaults, then the environment variables named above; now = the clock. */

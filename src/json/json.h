@@ -54,7 +54,7 @@ struct json_value {
   union {
     int boolean;
     struct {
-      int64_t value;
+      int64_t value;     /* clamped to INT64_MIN/INT64_MAX when !fits */
       int fits;          /* 0 when the integer is outside int64 */
       const char *text;  /* Python str(): canonical decimal ("-0" reads as "0") */
       size_t text_len;
@@ -85,19 +85,31 @@ struct json_value {
 /* Look up a member of an object by key (NULL when absent or not an object). */
 const json_value *json_object_get(const json_value *object, const char *key);
 
-/* Arena for parsed values: everything one element needs, freed at once. */
+/* Arena for parsed values: everything one element needs, freed at once.
+ * limit caps the bytes handed out between resets (0: no cap); going over
+ * fails the parse with CL_ERR_LIMIT. Reset keeps one block for reuse. */
 typedef struct json_arena json_arena;
 json_arena *json_arena_create(size_t limit);
 void json_arena_reset(json_arena *arena);
 void json_arena_free(json_arena *arena);
 
-/* Parse a whole document (events, small files). */
+/* Parse a whole document (events, small files). limits may be NULL for the
+ * defaults. Like json.loads(bytes), the encoding is detected (UTF-8 with or
+ * without BOM, UTF-16/32) and malformed UTF-8 anywhere is reported as
+ * Python's decoder would, before any syntax error. On failure *out is NULL
+ * and the arena may hold partial allocations until its next reset. */
 cl_status json_parse(const char *text, size_t len, const json_limits *limits,
                      json_arena *arena, json_value **out, cl_error *err);
 
-/* Streaming reader over the elements of a top-level array. */
+/* Streaming reader over the elements of a top-level array. It reads the
+ * source in 64 KiB chunks; its own memory is bounded by the limits (the
+ * window grows only for a number longer than a chunk, up to max_string).
+ * A failure mid-array leaves the elements already returned valid, but the
+ * document as a whole is then invalid, as it was for json.loads. The process
+ * must keep the C locale for LC_NUMERIC (strtod and printf are used). */
 typedef struct json_reader json_reader;
 
+/* NULL when out of memory; limits may be NULL for the defaults. */
 json_reader *json_reader_create(stream_source source, const json_limits *limits);
 void json_reader_free(json_reader *reader);
 /* Consume the opening "[". When the document is not an array, fail with
@@ -109,13 +121,17 @@ cl_status json_reader_begin_array(json_reader *reader, cl_error *err);
  * ("Expecting ',' delimiter: line 1 column 12 (char 11)"). */
 cl_status json_reader_next(json_reader *reader, json_arena *arena, json_value **item,
                            cl_error *err);
-/* Bytes of input consumed so far (after any decoding from UTF-16/32). */
+/* Bytes of input consumed so far (after any decoding from UTF-16/32, and
+ * not counting a UTF-8 byte order mark). Error messages' "char N" is this
+ * offset, so it counts UTF-8 bytes where Python counts characters. */
 uint64_t json_reader_offset(const json_reader *reader);
 
 /* json.dumps(value) with default arguments. */
 cl_status json_dumps(const json_value *value, buf *out);
 /* A JSON string literal as json.dumps writes it (ensure_ascii=1) or with
- * non-ASCII kept as UTF-8 (ensure_ascii=0; invalid UTF-8 becomes U+FFFD). */
+ * non-ASCII kept as UTF-8 (ensure_ascii=0; invalid UTF-8 becomes U+FFFD).
+ * A lone surrogate (3-byte WTF-8 form) is written as its \udXXX escape in
+ * both modes; DEL is escaped only with ensure_ascii, as Python does. */
 cl_status json_write_string(buf *out, const char *utf8, size_t len, int ensure_ascii);
 /* Python repr()/str() of a float: shortest round-trip digits, "15.0",
  * "1e-05", "1e+16", "inf", "-inf", "nan". Returns the length; dst needs 32 bytes. */

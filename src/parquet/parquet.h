@@ -137,7 +137,9 @@ typedef struct parquet_reader parquet_reader;
 cl_status parquet_writer_create(stream_sink sink, const parquet_schema *schema,
                                 const parquet_writer_options *options,
                                 parquet_writer **out, cl_error *err);
-/* Encode one row group from one vector per schema column. */
+/* Encode one row group from one vector per schema column. Each vector
+ * holds row_count values (a null-typed column's vector is ignored: it is
+ * written all null). A row_count of 0 adds nothing. */
 cl_status parquet_writer_add_row_group(parquet_writer *writer, size_t row_count,
                                        const parquet_column_vector *columns, cl_error *err);
 /* Copy row groups [first, first + count) of an open file byte for byte and
@@ -145,6 +147,14 @@ cl_status parquet_writer_add_row_group(parquet_writer *writer, size_t row_count,
  * schema must equal the writer's (CL_ERR_USAGE otherwise). */
 cl_status parquet_writer_copy_row_groups(parquet_writer *writer, parquet_reader *source,
                                          size_t first, size_t count, cl_error *err);
+/* Compaction: re-encode row groups [first, first + count) of source into
+ * writer, merging consecutive row groups until each new one holds at least
+ * target_rows rows (the last may hold fewer). Unlike copying, this decodes
+ * and re-encodes, so the output uses the writer's codec and options. The
+ * schemas must be equal (CL_ERR_USAGE otherwise). Memory is bounded by the
+ * decoded size of one output row group. */
+cl_status parquet_rewrite(parquet_reader *source, size_t first, size_t count,
+                          parquet_writer *writer, size_t target_rows, cl_error *err);
 /* Write the footer. The writer must still be freed. */
 cl_status parquet_writer_finish(parquet_writer *writer, cl_error *err);
 void parquet_writer_free(parquet_writer *writer);
@@ -155,6 +165,10 @@ uint64_t parquet_writer_bytes_written(const parquet_writer *writer);
 typedef struct parquet_reader_options {
   uint64_t max_footer_bytes;    /* default 64 MiB */
   uint64_t max_page_bytes;      /* one page, compressed or not; default 256 MiB */
+  /* Rows one parquet_reader_read_column() may return (a row group's row
+   * count is not bounded by its bytes: a run of nulls takes a few bytes);
+   * default 2^27. */
+  uint64_t max_column_values;
 } parquet_reader_options;
 
 void parquet_reader_options_default(parquet_reader_options *options);

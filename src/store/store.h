@@ -13,6 +13,26 @@
  * exist); losing the race is CL_ERR_CONFLICT, which callers handle by
  * re-reading. A missing object is CL_ERR_NOT_FOUND. Failures worth retrying
  * at a higher level are CL_ERR_TRANSIENT; messages name the store and key.
+ *
+ * Local store details: keys with a leading "/", an empty, "." or ".."
+ * segment, or a segment starting with ".collator-" (reserved for temp files
+ * and .collator-locks/) are CL_ERR_USAGE. The ETag is "INODE-SIZE-MTIMENS"
+ * in hex, from stat alone; every write gets a new inode and an mtime later
+ * than the version it replaces, so an ETag never repeats for a key. Writes
+ * and deletes of one key serialise on an flock()ed stripe file under
+ * DIR/.collator-locks/. Keys "a" and "a/b" cannot both exist (CL_ERR_IO).
+ *
+ * S3 details: see store_s3.c's opening comment; the environment it reads is
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+ * AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE, AWS_REGION, AWS_DEFAULT_REGION,
+ * S3_ENDPOINT, AWS_ENDPOINT_URL_S3 and COLLATOR_S3_MAX_ATTEMPTS (default 3).
+ *
+ * Crash tests: with COLLATOR_FAULT_AFTER_WRITES=N in the environment, the
+ * process exits with status 99 (via _exit, no cleanup) right before its
+ * (N+1)th mutating operation (store_put, store_put_fd, store_delete),
+ * counted over all store handles of the process.
+ *
+ * A handle is used by one thread at a time; open one per worker thread.
  */
 #ifndef COLLATOR_STORE_STORE_H
 #define COLLATOR_STORE_STORE_H
@@ -78,6 +98,7 @@ typedef struct store_reader store_reader;
 cl_status store_reader_open(store *s, const char *key, store_reader **out,
                             store_info *info, cl_error *err);
 stream_source store_reader_source(store_reader *reader);
+/* Readers belong to their store: free them before store_free. */
 void store_reader_free(store_reader *reader);
 
 /* Bytes [offset, offset + len) of the object; with etag non-NULL the read
@@ -95,6 +116,7 @@ cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
                        const store_precondition *precondition, store_info *written,
                        cl_error *err);
 
+/* Deleting a missing object succeeds (as S3's DELETE does). */
 cl_status store_delete(store *s, const char *key, cl_error *err);
 
 /* Call fn for every key under prefix, in byte order. fn may stop the

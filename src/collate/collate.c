@@ -1,0 +1,1188 @@
+#include "collate/collate.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collate/history.h"
+#include "collate/key.h"
+#include "collate/logtype.h"
+#include "collate/upload.h"
+#include "core/digest.h"
+#include "core/utctime.h"
+#include "json/json.h"
+
+#ifndef COLLATOR_VERSION
+#define COLLATOR_VERSION "0.1.0"
+#endif
+
+/* Rows per row group of the spool and of re-encoded output; a row group is
+ * the unit of memory when rows are buffered, so this bounds it. */
+#define ROW_GROUP_ROWS 65536
+/* More row groups than this in one file and the small ones get merged. */
+#define COMPACT_ROW_GROUPS 64
+#define BACKOFF_BASE_MS 10
+#define BACKOFF_CAP_MS 2000
+
+/* ---- digests: ids and row hashes as 16 bytes -------------------------- */
+
+static int hex_nibble(char c)
+{
+  if(c >= '0' && c <= '9')
+    return c - '0';
+  if(c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/* Ids and row hashes are 32 lower-case hex characters; anything else (a
+ * hand-edited or damaged history) is hashed so it still has a stable key. */
+static void cell_digest(const collate_cell *cell, uint8_t out[16])
+{
+  const char *s = cell->type == COLLATE_CELL_BYTES ? cell->s : "";
+  size_t len = cell->type == COLLATE_CELL_BYTES ? cell->len : 0;
+  if(len == 32) {
+    int ok = 1;
+    for(size_t i = 0; i < 16 && ok; i++) {
+      int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+      ok = hi >= 0 && lo >= 0;
+      out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if(ok)
+      return;
+  }
+  char hex[DIGEST_MD5_HEX_LEN + 1];
+  digest_md5_hex(s, len, hex);
+  for(size_t i = 0; i < 16; i++)
+    out[i] = (uint8_t)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
+  out[0] ^= 0x80; /* keep it apart from a hex id with the same bytes */
+}
+
+static uint64_t digest_slot(const uint8_t *d)
+{
+  uint64_t h;
+  memcpy(&h, d, sizeof(h));
+  return h;
+}
+
+/* ---- the unique set: latest row per id, in first-appearance order ----- */
+
+enum { ENTRY_DELETED = 1, ENTRY_THIS_DEVICE = 2, ENTRY_SEEN = 4 };
+
+typedef struct unique_entry {
+  uint8_t id[16];
+  uint8_t row_hash[16];
+  int64_t ts_updated;
+  uint32_t row_group;
+  uint32_t row : 29;   /* within its row group; 48 bytes an id keeps 1M ids near 50 MB */
+  uint32_t flags : 3;
+} unique_entry;
+
+#define UNIQUE_MAX_ROW ((UINT32_C(1) << 29) - 1)
+_Static_assert(sizeof(unique_entry) == 48, "unique_entry stays 48 bytes");
+
+typedef struct unique_set {
+  unique_entry *entries;
+  size_t count, capacity;
+  uint32_t *by_id;   /* entry index + 1, 0 = empty slot */
+  size_t id_mask;
+  uint32_t *by_hash;
+  size_t hash_mask;
+} unique_set;
+
+static void unique_free(unique_set *u)
+{
+  free(u->entries);
+  free(u->by_id);
+  free(u->by_hash);
+  memset(u, 0, sizeof(*u));
+}
+
+static long unique_find(const unique_set *u, const uint8_t id[16])
+{
+  if(!u->by_id)
+    return -1;
+  for(size_t slot = digest_slot(id) & u->id_mask;; slot = (slot + 1) & u->id_mask) {
+    uint32_t e = u->by_id[slot];
+    if(!e)
+      return -1;
+    if(!memcmp(u->entries[e - 1].id, id, 16))
+      return (long)e - 1;
+  }
+}
+
+static cl_status unique_grow_index(unique_set *u, cl_error *err)
+{
+  size_t slots = u->id_mask ? (u->id_mask + 1) * 2 : 1024;
+  uint32_t *index = calloc(slots, sizeof(*index));
+  if(!index)
+    return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", u->count);
+  for(size_t i = 0; i < u->count; i++) {
+    size_t slot = digest_slot(u->entries[i].id) & (slots - 1);
+    while(index[slot])
+      slot = (slot + 1) & (slots - 1);
+    index[slot] = (uint32_t)(i + 1);
+  }
+  free(u->by_id);
+  u->by_id = index;
+  u->id_mask = slots - 1;
+  return CL_OK;
+}
+
+/* The legacy rule: a row replaces the kept one of its id unless the kept one
+ * has a strictly greater ts_updated. */
+static cl_status unique_offer(unique_set *u, const uint8_t id[16], const uint8_t row_hash[16],
+                              int64_t ts_updated, uint32_t row_group, uint32_t row,
+                              uint32_t flags, cl_error *err)
+{
+  if(row > UNIQUE_MAX_ROW)
+    return cl_fail(err, CL_ERR_LIMIT, "row group of more than %u rows", UNIQUE_MAX_ROW);
+  long found = unique_find(u, id);
+  if(found >= 0) {
+    unique_entry *e = &u->entries[found];
+    if(e->ts_updated > ts_updated)
+      return CL_OK;
+    memcpy(e->row_hash, row_hash, 16);
+    e->ts_updated = ts_updated;
+    e->row_group = row_group;
+    e->row = row & UNIQUE_MAX_ROW;
+    e->flags = flags & 7;
+    return CL_OK;
+  }
+  if(u->count >= UINT32_MAX - 1)
+    return cl_fail(err, CL_ERR_LIMIT, "more than %u ids in one history", UINT32_MAX - 1);
+  if(u->count == u->capacity) {
+    size_t capacity = u->capacity ? u->capacity * 2 : 1024;
+    unique_entry *entries = realloc(u->entries, capacity * sizeof(*entries));
+    if(!entries)
+      return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", u->count);
+    u->entries = entries;
+    u->capacity = capacity;
+  }
+  if((u->count + 1) * 2 > u->id_mask + 1) {
+    cl_status status = unique_grow_index(u, err);
+    if(status)
+      return status;
+  }
+  unique_entry *e = &u->entries[u->count];
+  memcpy(e->id, id, 16);
+  memcpy(e->row_hash, row_hash, 16);
+  e->ts_updated = ts_updated;
+  e->row_group = row_group;
+  e->row = row & UNIQUE_MAX_ROW;
+  e->flags = flags & 7;
+  size_t slot = digest_slot(id) & u->id_mask;
+  while(u->by_id[slot])
+    slot = (slot + 1) & u->id_mask;
+  u->by_id[slot] = (uint32_t)(u->count + 1);
+  u->count++;
+  return CL_OK;
+}
+
+/* existing_row_hashes of the legacy: the row hashes of the unique set. */
+static cl_status unique_index_hashes(unique_set *u, cl_error *err)
+{
+  size_t slots = 1024;
+  while(slots < u->count * 2)
+    slots *= 2;
+  free(u->by_hash);
+  u->by_hash = calloc(slots, sizeof(*u->by_hash));
+  if(!u->by_hash)
+    return cl_fail(err, CL_ERR_NOMEM, "row hashes of %zu ids: out of memory", u->count);
+  u->hash_mask = slots - 1;
+  for(size_t i = 0; i < u->count; i++) {
+    size_t slot = digest_slot(u->entries[i].row_hash) & u->hash_mask;
+    while(u->by_hash[slot])
+      slot = (slot + 1) & u->hash_mask;
+    u->by_hash[slot] = (uint32_t)(i + 1);
+  }
+  return CL_OK;
+}
+
+static int unique_has_hash(const unique_set *u, const uint8_t row_hash[16])
+{
+  if(!u->by_hash)
+    return 0;
+  for(size_t slot = digest_slot(row_hash) & u->hash_mask;; slot = (slot + 1) & u->hash_mask) {
+    uint32_t e = u->by_hash[slot];
+    if(!e)
+      return 0;
+    if(!memcmp(u->entries[e - 1].row_hash, row_hash, 16))
+      return 1;
+  }
+}
+
+/* ---- (id, row_hash) pairs already appended from this upload ----------- */
+
+typedef struct pair_set {
+  uint8_t (*keys)[32];
+  uint8_t *used;
+  size_t count, mask;
+} pair_set;
+
+static void pair_set_free(pair_set *p)
+{
+  free(p->keys);
+  free(p->used);
+  memset(p, 0, sizeof(*p));
+}
+
+/* Adds the pair; *added is 0 when it was already there. */
+static cl_status pair_set_add(pair_set *p, const uint8_t id[16], const uint8_t row_hash[16],
+                              int *added, cl_error *err)
+{
+  if((p->count + 1) * 2 > (p->mask ? p->mask + 1 : 0)) {
+    size_t slots = p->mask ? (p->mask + 1) * 2 : 1024;
+    uint8_t(*keys)[32] = malloc(slots * sizeof(*keys));
+    uint8_t *used = calloc(slots, 1);
+    if(!keys || !used) {
+      free(keys);
+      free(used);
+      return cl_fail(err, CL_ERR_NOMEM, "%zu new rows: out of memory", p->count);
+    }
+    for(size_t i = 0; p->used && i <= p->mask; i++) {
+      if(!p->used[i])
+        continue;
+      size_t slot = digest_slot(p->keys[i]) & (slots - 1);
+      while(used[slot])
+        slot = (slot + 1) & (slots - 1);
+      memcpy(keys[slot], p->keys[i], 32);
+      used[slot] = 1;
+    }
+    free(p->keys);
+    free(p->used);
+    p->keys = keys;
+    p->used = used;
+    p->mask = slots - 1;
+  }
+  uint8_t key[32];
+  memcpy(key, id, 16);
+  memcpy(key + 16, row_hash, 16);
+  size_t slot = digest_slot(key) & p->mask;
+  while(p->used[slot]) {
+    if(!memcmp(p->keys[slot], key, 32)) {
+      *added = 0;
+      return CL_OK;
+    }
+    slot = (slot + 1) & p->mask;
+  }
+  memcpy(p->keys[slot], key, 32);
+  p->used[slot] = 1;
+  p->count++;
+  *added = 1;
+  return CL_OK;
+}
+
+/* ---- rows buffered into row groups of a Parquet writer ---------------- */
+
+typedef struct row_buffer {
+  const collate_type *type;
+  const parquet_schema *schema;
+  parquet_writer *writer;
+  collate_row *rows;
+  size_t count;
+  collate_scratch *scratch;
+  uint64_t rows_written;
+} row_buffer;
+
+static cl_status row_buffer_init(row_buffer *rb, const collate_type *type,
+                                 const parquet_schema *schema, parquet_writer *writer,
+                                 cl_error *err)
+{
+  memset(rb, 0, sizeof(*rb));
+  rb->type = type;
+  rb->schema = schema;
+  rb->writer = writer;
+  rb->rows = malloc(ROW_GROUP_ROWS * sizeof(*rb->rows));
+  rb->scratch = collate_scratch_create();
+  if(!rb->rows || !rb->scratch)
+    return cl_fail(err, CL_ERR_NOMEM, "row buffer: out of memory");
+  return CL_OK;
+}
+
+static void row_buffer_free(row_buffer *rb)
+{
+  free(rb->rows);
+  collate_scratch_free(rb->scratch);
+  rb->rows = NULL;
+  rb->scratch = NULL;
+}
+
+static cl_status row_buffer_flush(row_buffer *rb, cl_error *err)
+{
+  if(!rb->count)
+    return CL_OK;
+  cl_status status = history_write_rows(rb->writer, rb->type, rb->schema, rb->rows,
+                                        rb->count, err);
+  if(status)
+    return status;
+  rb->rows_written += rb->count;
+  rb->count = 0;
+  collate_scratch_reset(rb->scratch);
+  return CL_OK;
+}
+
+/* Copies the row's strings, so the source may go away. */
+static cl_status row_buffer_add(row_buffer *rb, const collate_row *row, cl_error *err)
+{
+  collate_row *dst = &rb->rows[rb->count];
+  for(size_t c = 0; c < rb->type->column_count; c++) {
+    dst->cells[c] = row->cells[c];
+    if(row->cells[c].type == COLLATE_CELL_BYTES) {
+      const char *copy = collate_scratch_copy(rb->scratch, row->cells[c].s, row->cells[c].len);
+      if(!copy)
+        return cl_fail(err, CL_ERR_NOMEM, "row buffer: out of memory");
+      dst->cells[c].s = copy;
+    }
+  }
+  if(++rb->count == ROW_GROUP_ROWS)
+    return row_buffer_flush(rb, err);
+  return CL_OK;
+}
+
+/* ---- temp Parquet outputs ---------------------------------------------- */
+
+typedef struct output_file {
+  int fd;
+  stream_fd sfd;
+  parquet_writer *writer;
+  row_buffer buffer;
+} output_file;
+
+typedef struct engine {
+  store *s;
+  const collate_options *options;
+  collate_result *result;
+  const char *upload_key;
+  collate_key key;
+  const collate_type *type;
+  parquet_schema schema;
+  parquet_writer_options writer_options;
+  parquet_key_value metadata[1];
+  char batch_date[16];
+  buf current_key, diff_key, txt_key;
+  int rejected; /* the failure being returned is a permanent input error */
+} engine;
+
+static void output_close(output_file *o)
+{
+  row_buffer_free(&o->buffer);
+  parquet_writer_free(o->writer);
+  o->writer = NULL;
+  if(o->fd >= 0)
+    close(o->fd);
+  o->fd = -1;
+}
+
+static cl_status output_open(engine *e, output_file *o, cl_error *err)
+{
+  memset(o, 0, sizeof(*o));
+  o->fd = -1;
+  cl_status status = history_temp_fd(&o->fd, err);
+  if(status)
+    return status;
+  o->sfd.fd = o->fd;
+  o->sfd.name = "temp output";
+  status = parquet_writer_create(stream_sink_to_fd(&o->sfd), &e->schema, &e->writer_options,
+                                 &o->writer, err);
+  if(status)
+    return status;
+  return row_buffer_init(&o->buffer, e->type, &e->schema, o->writer, err);
+}
+
+static cl_status output_finish(output_file *o, uint64_t *size, cl_error *err)
+{
+  cl_status status = row_buffer_flush(&o->buffer, err);
+  if(status)
+    return status;
+  status = parquet_writer_finish(o->writer, err);
+  if(status)
+    return status;
+  row_buffer_free(&o->buffer);
+  off_t end = lseek(o->fd, 0, SEEK_END);
+  if(end < 0)
+    return cl_fail(err, CL_ERR_IO, "temp output: %s", strerror(errno));
+  *size = (uint64_t)end;
+  return CL_OK;
+}
+
+typedef enum append_mode {
+  APPEND_COPY,     /* row groups byte for byte */
+  APPEND_REENCODE, /* every row decoded and re-encoded in our schema */
+  APPEND_COMPACT   /* large row groups copied, small ones merged */
+} append_mode;
+
+static cl_status append_file(output_file *o, history_file *h, append_mode mode,
+                             uint64_t *coerced, cl_error *err)
+{
+  const parquet_file_info *info = parquet_reader_info(h->reader);
+  history_batch batch;
+  cl_status status = CL_OK;
+  history_batch_init(&batch);
+  for(size_t rg = 0; rg < info->row_group_count && !status; rg++) {
+    int copy = mode == APPEND_COPY ||
+               (mode == APPEND_COMPACT && info->row_groups[rg].row_count >= ROW_GROUP_ROWS / 2);
+    if(copy) {
+      status = row_buffer_flush(&o->buffer, err);
+      if(!status)
+        status = parquet_writer_copy_row_groups(o->writer, h->reader, rg, 1, err);
+      continue;
+    }
+    status = history_read_group(h, rg, HISTORY_ALL_COLUMNS, &batch, err);
+    for(size_t r = 0; !status && r < batch.count; r++) {
+      collate_row row;
+      history_row(&batch, r, &row);
+      status = row_buffer_add(&o->buffer, &row, err);
+    }
+  }
+  if(coerced)
+    *coerced += batch.coerced_nulls;
+  history_batch_free(&batch);
+  return status;
+}
+
+/* PUT a finished output, conditional on the version read (or its absence). */
+static cl_status put_finished(engine *e, output_file *o, uint64_t size, const char *key,
+                              const history_file *previous, cl_error *err)
+{
+  store_precondition pre = {STORE_IF_ABSENT, NULL};
+  if(previous->exists) {
+    pre.condition = STORE_IF_MATCH;
+    pre.etag = previous->info.etag;
+  }
+  if(e->options->hooks.before_write) {
+    cl_status status = e->options->hooks.before_write(e->options->hooks.ctx, key, err);
+    if(status)
+      return status;
+  }
+  cl_status status = store_put_fd(e->s, key, o->fd, size, &pre, NULL, err);
+  if(status)
+    cl_error_prefix(err, "writing %s", key);
+  return status;
+}
+
+static cl_status put_output(engine *e, output_file *o, const char *key,
+                            const history_file *previous, cl_error *err)
+{
+  uint64_t size = 0;
+  cl_status status = output_finish(o, &size, err);
+  if(status)
+    return status;
+  return put_finished(e, o, size, key, previous, err);
+}
+
+/* ---- one read-modify-write round --------------------------------------- */
+
+#define COLUMN_BIT(index) (UINT32_C(1) << (index))
+
+static cl_status load_unique_set(engine *e, history_file *current, unique_set *unique,
+                                 cl_error *err)
+{
+  const collate_type *t = e->type;
+  uint32_t columns = COLUMN_BIT(t->col_id) | COLUMN_BIT(t->col_row_hash) |
+                     COLUMN_BIT(t->col_ts_updated) | COLUMN_BIT(t->col_is_deleted) |
+                     COLUMN_BIT(t->col_device_id);
+  size_t device_len = strlen(e->key.device_id);
+  history_batch batch;
+  cl_status status = CL_OK;
+  history_batch_init(&batch);
+  size_t groups = history_row_group_count(current);
+  for(size_t rg = 0; rg < groups && !status; rg++) {
+    status = history_read_group(current, rg, columns, &batch, err);
+    for(size_t r = 0; !status && r < batch.count; r++) {
+      collate_cell id_cell, hash_cell, ts, deleted, device;
+      uint8_t id[16], row_hash[16];
+      history_cell(&batch, (size_t)t->col_id, r, &id_cell);
+      history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
+      history_cell(&batch, (size_t)t->col_ts_updated, r, &ts);
+      history_cell(&batch, (size_t)t->col_is_deleted, r, &deleted);
+      history_cell(&batch, (size_t)t->col_device_id, r, &device);
+      cell_digest(&id_cell, id);
+      cell_digest(&hash_cell, row_hash);
+      uint32_t flags = 0;
+      if(deleted.type == COLLATE_CELL_INT && deleted.i)
+        flags |= ENTRY_DELETED;
+      if(device.type == COLLATE_CELL_BYTES && device.len == device_len &&
+         !memcmp(device.s, e->key.device_id, device_len))
+        flags |= ENTRY_THIS_DEVICE;
+      status = unique_offer(unique, id, row_hash,
+                            ts.type == COLLATE_CELL_TIMESTAMP ? ts.i : INT64_MIN,
+                            (uint32_t)rg, (uint32_t)r, flags, err);
+    }
+  }
+  history_batch_free(&batch);
+  if(!status)
+    status = unique_index_hashes(unique, err);
+  return status;
+}
+
+typedef struct upload_reader {
+  store_reader *raw;
+  upload_source *source;
+  json_reader *json;
+  json_arena *arena;
+} upload_reader;
+
+static void upload_reader_close(upload_reader *u)
+{
+  json_reader_free(u->json);
+  upload_source_free(u->source);
+  store_reader_free(u->raw);
+  json_arena_free(u->arena);
+  memset(u, 0, sizeof(*u));
+}
+
+/* A failure of the upload's content (not of the store) rejects the file. */
+static cl_status upload_failure(engine *e, cl_status status)
+{
+  if(status == CL_ERR_FORMAT || status == CL_ERR_LIMIT || status == CL_ERR_UNSUPPORTED ||
+     status == CL_ERR_NOT_FOUND)
+    e->rejected = 1;
+  return status;
+}
+
+static cl_status upload_open(engine *e, upload_reader *u, cl_error *err)
+{
+  store_info info;
+  json_limits limits;
+  cl_status status = store_reader_open(e->s, e->upload_key, &u->raw, &info, err);
+  if(status) {
+    if(status == CL_ERR_NOT_FOUND)
+      cl_fail(err, status, "upload not found");
+    return upload_failure(e, status);
+  }
+  status = upload_source_create(store_reader_source(u->raw),
+                                e->options->limits.max_upload_bytes, &u->source, err);
+  if(status)
+    return status;
+  json_limits_default(&limits);
+  if(e->options->limits.max_depth)
+    limits.max_depth = e->options->limits.max_depth;
+  if(e->options->limits.max_string_bytes)
+    limits.max_string = e->options->limits.max_string_bytes;
+  u->json = json_reader_create(upload_source_stream(u->source), &limits);
+  u->arena = json_arena_create(limits.max_value_bytes);
+  if(!u->json || !u->arena)
+    return cl_fail(err, CL_ERR_NOMEM, "upload reader: out of memory");
+  status = json_reader_begin_array(u->json, err);
+  return status ? upload_failure(e, status) : CL_OK;
+}
+
+typedef struct deletion {
+  uint32_t row_group, row;
+  size_t ordinal;
+} deletion;
+
+static int deletion_by_location(const void *a, const void *b)
+{
+  const deletion *x = a, *y = b;
+  if(x->row_group != y->row_group)
+    return x->row_group < y->row_group ? -1 : 1;
+  if(x->row != y->row)
+    return x->row < y->row ? -1 : 1;
+  return 0;
+}
+
+/* Deletion markers (legacy §3.4) appended to the spool in unique-set order.
+ * Only the rows being deleted are read in full. */
+static cl_status append_deletions(engine *e, history_file *current, const unique_set *unique,
+                                  row_buffer *spool, cl_error *err)
+{
+  const collate_type *t = e->type;
+  size_t count = 0;
+  for(size_t i = 0; i < unique->count; i++) {
+    uint32_t f = unique->entries[i].flags;
+    if(!(f & ENTRY_DELETED) && (f & ENTRY_THIS_DEVICE) && !(f & ENTRY_SEEN))
+      count++;
+  }
+  if(!count)
+    return CL_OK;
+  deletion *list = malloc(count * sizeof(*list));
+  collate_row *rows = malloc(count * sizeof(*rows));
+  collate_scratch *scratch = collate_scratch_create();
+  history_batch batch;
+  cl_status status = CL_OK;
+  history_batch_init(&batch);
+  if(!list || !rows || !scratch)
+    status = cl_fail(err, CL_ERR_NOMEM, "%zu deletions: out of memory", count);
+  size_t n = 0;
+  for(size_t i = 0; !status && i < unique->count; i++) {
+    const unique_entry *u = &unique->entries[i];
+    if(!(u->flags & ENTRY_DELETED) && (u->flags & ENTRY_THIS_DEVICE) &&
+       !(u->flags & ENTRY_SEEN)) {
+      list[n].row_group = u->row_group;
+      list[n].row = u->row;
+      list[n].ordinal = n;
+      n++;
+    }
+  }
+  if(!status)
+    qsort(list, count, sizeof(*list), deletion_by_location);
+  for(size_t i = 0; !status && i < count;) {
+    uint32_t rg = list[i].row_group;
+    status = history_read_group(current, rg, HISTORY_ALL_COLUMNS, &batch, err);
+    for(; !status && i < count && list[i].row_group == rg; i++) {
+      collate_row *dst = &rows[list[i].ordinal];
+      history_row(&batch, list[i].row, dst);
+      for(size_t c = 0; c < t->column_count && !status; c++)
+        if(dst->cells[c].type == COLLATE_CELL_BYTES) {
+          dst->cells[c].s = collate_scratch_copy(scratch, dst->cells[c].s, dst->cells[c].len);
+          if(!dst->cells[c].s)
+            status = cl_fail(err, CL_ERR_NOMEM, "deletions: out of memory");
+        }
+      if(!status)
+        status = collate_row_mark_deleted(t, dst, scratch);
+      dst->cells[t->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
+      dst->cells[t->col_ts_updated].i = e->options->now_micros;
+    }
+  }
+  for(size_t i = 0; !status && i < count; i++)
+    status = row_buffer_add(spool, &rows[i], err);
+  if(!status)
+    e->result->deleted_rows = count;
+  history_batch_free(&batch);
+  collate_scratch_free(scratch);
+  free(rows);
+  free(list);
+  return status;
+}
+
+/* Stream the upload into the spool: new or changed rows, then deletions. */
+static cl_status build_spool(engine *e, history_file *current, unique_set *unique,
+                             output_file *spool, cl_error *err)
+{
+  const collate_type *t = e->type;
+  collate_result *result = e->result;
+  upload_reader upload;
+  pair_set appended;
+  collate_scratch *scratch = collate_scratch_create();
+  uint64_t entries = 0;
+  memset(&upload, 0, sizeof(upload));
+  memset(&appended, 0, sizeof(appended));
+  cl_status status = scratch ? CL_OK : cl_fail(err, CL_ERR_NOMEM, "out of memory");
+  if(!status)
+    status = upload_open(e, &upload, err);
+  while(!status) {
+    json_value *item = NULL;
+    json_arena_reset(upload.arena);
+    status = json_reader_next(upload.json, upload.arena, &item, err);
+    if(status) {
+      upload_failure(e, status);
+      break;
+    }
+    if(!item)
+      break;
+    if(e->options->limits.max_entries && ++entries > e->options->limits.max_entries) {
+      e->rejected = 1;
+      status = cl_fail(err, CL_ERR_LIMIT, "more than %" PRIu64 " entries",
+                       e->options->limits.max_entries);
+      break;
+    }
+    if(item->type != JSON_OBJECT) {
+      result->rejected_entries++;
+      continue;
+    }
+    collate_row row;
+    collate_entry_outcome outcome;
+    memset(&outcome, 0, sizeof(outcome));
+    collate_scratch_reset(scratch);
+    status = collate_entry_to_row(t, item, e->key.user_id, e->key.device_id, scratch, &row,
+                                  &outcome);
+    if(status) {
+      cl_fail(err, status, "entry %" PRIu64 ": out of memory", entries);
+      break;
+    }
+    result->coerced_nulls += outcome.coerced_nulls;
+    if(outcome.rejected) {
+      result->rejected_entries++;
+      continue;
+    }
+    uint8_t id[16], row_hash[16];
+    cell_digest(&row.cells[t->col_id], id);
+    cell_digest(&row.cells[t->col_row_hash], row_hash);
+    long found = unique_find(unique, id);
+    if(found >= 0)
+      unique->entries[found].flags |= ENTRY_SEEN;
+    if(unique_has_hash(unique, row_hash))
+      continue;
+    int added = 0;
+    status = pair_set_add(&appended, id, row_hash, &added, err);
+    if(status)
+      break;
+    if(!added) {
+      result->duplicate_entries++;
+      continue;
+    }
+    row.cells[t->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
+    row.cells[t->col_ts_updated].i = e->options->now_micros;
+    /* Legacy §3.5 step 2: only rows appended now can be in the future
+     * relative to their ts_updated; id and row_hash keep the raw datetime. */
+    if(t->clamps_future_datetime && t->col_datetime >= 0) {
+      collate_cell *dt = &row.cells[t->col_datetime];
+      if(dt->type == COLLATE_CELL_TIMESTAMP && dt->i > e->options->now_micros)
+        dt->i = e->options->now_micros;
+    }
+    status = row_buffer_add(&spool->buffer, &row, err);
+    if(!status)
+      result->new_rows++;
+  }
+  if(!status) {
+    result->bytes_read += upload_source_bytes_in(upload.source);
+    if(t->detects_deletions)
+      status = append_deletions(e, current, unique, &spool->buffer, err);
+  }
+  upload_reader_close(&upload);
+  pair_set_free(&appended);
+  collate_scratch_free(scratch);
+  return status;
+}
+
+/* The day's diff: old rows, then each spooled row unless the diff's latest
+ * row of its id already has its row_hash (a replay). */
+static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
+{
+  const collate_type *t = e->type;
+  history_file diff;
+  unique_set latest;
+  output_file out;
+  history_batch batch;
+  uint64_t appended = 0;
+  memset(&latest, 0, sizeof(latest));
+  memset(&out, 0, sizeof(out));
+  out.fd = -1;
+  history_batch_init(&batch);
+  cl_status status = history_fetch(e->s, e->diff_key.data, t, &e->schema, &diff, err);
+  if(!status && diff.exists) {
+    uint32_t columns = COLUMN_BIT(t->col_id) | COLUMN_BIT(t->col_row_hash) |
+                       COLUMN_BIT(t->col_ts_updated);
+    size_t groups = history_row_group_count(&diff);
+    for(size_t rg = 0; rg < groups && !status; rg++) {
+      status = history_read_group(&diff, rg, columns, &batch, err);
+      for(size_t r = 0; !status && r < batch.count; r++) {
+        uint8_t id[16], row_hash[16];
+        collate_cell id_cell, hash_cell, ts;
+        history_cell(&batch, (size_t)t->col_id, r, &id_cell);
+        history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
+        history_cell(&batch, (size_t)t->col_ts_updated, r, &ts);
+        cell_digest(&id_cell, id);
+        cell_digest(&hash_cell, row_hash);
+        status = unique_offer(&latest, id, row_hash,
+                              ts.type == COLLATE_CELL_TIMESTAMP ? ts.i : INT64_MIN,
+                              (uint32_t)rg, (uint32_t)r, 0, err);
+      }
+    }
+  }
+  if(!status)
+    status = output_open(e, &out, err);
+  if(!status && diff.exists) {
+    int compact = history_row_group_count(&diff) > COMPACT_ROW_GROUPS;
+    status = append_file(&out, &diff, diff.exact ? (compact ? APPEND_COMPACT : APPEND_COPY)
+                                                 : APPEND_REENCODE, NULL, err);
+  }
+  size_t groups = history_row_group_count(spool);
+  for(size_t rg = 0; rg < groups && !status; rg++) {
+    status = history_read_group(spool, rg, HISTORY_ALL_COLUMNS, &batch, err);
+    for(size_t r = 0; !status && r < batch.count; r++) {
+      uint8_t id[16], row_hash[16];
+      collate_row row;
+      history_row(&batch, r, &row);
+      cell_digest(&row.cells[t->col_id], id);
+      cell_digest(&row.cells[t->col_row_hash], row_hash);
+      long found = unique_find(&latest, id);
+      if(found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, 16))
+        continue;
+      status = row_buffer_add(&out.buffer, &row, err);
+      appended++;
+    }
+  }
+  if(!status && appended)
+    status = put_output(e, &out, e->diff_key.data, &diff, err);
+  output_close(&out);
+  history_batch_free(&batch);
+  unique_free(&latest);
+  history_close(&diff);
+  return status;
+}
+
+/* The new current file into out, finished but not yet written: the txt is
+ * built from it first. */
+static cl_status build_current(engine *e, history_file *current, history_file *spool,
+                               output_file *out, uint64_t *size, cl_error *err)
+{
+  size_t groups = history_row_group_count(current) + history_row_group_count(spool);
+  int compact = groups > COMPACT_ROW_GROUPS;
+  cl_status status = output_open(e, out, err);
+  if(!status && current->exists)
+    status = append_file(out, current, current->exact ? (compact ? APPEND_COMPACT : APPEND_COPY)
+                                                      : APPEND_REENCODE,
+                         &e->result->coerced_nulls, err);
+  if(!status)
+    status = append_file(out, spool, compact ? APPEND_COMPACT : APPEND_COPY, NULL, err);
+  if(!status)
+    status = output_finish(out, size, err);
+  return status;
+}
+
+static cl_status write_txt(engine *e, output_file *written, cl_error *err)
+{
+  history_file current;
+  history_batch batch;
+  buf text = BUF_INIT;
+  collate_txt *txt = collate_txt_create(e->type, e->key.device_id);
+  history_batch_init(&batch);
+  memset(&current, 0, sizeof(current));
+  current.fd = -1;
+  int fd = dup(written->fd);
+  cl_status status = CL_OK;
+  if(!txt)
+    status = cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+  if(fd < 0 && !status)
+    status = cl_fail(err, CL_ERR_IO, "txt: dup: %s", strerror(errno));
+  if(!status)
+    status = history_open_fd(fd, e->current_key.data, e->type, &e->schema, &current, err);
+  else if(fd >= 0)
+    close(fd);
+  size_t groups = status ? 0 : history_row_group_count(&current);
+  for(size_t rg = 0; rg < groups && !status; rg++) {
+    status = history_read_group(&current, rg, HISTORY_ALL_COLUMNS, &batch, err);
+    for(size_t r = 0; !status && r < batch.count; r++) {
+      collate_row row;
+      history_row(&batch, r, &row);
+      status = collate_txt_add_row(txt, &row, err);
+    }
+  }
+  if(!status)
+    status = collate_txt_finish(txt, &text, err);
+  if(!status && buf_status(&text))
+    status = cl_fail(err, buf_status(&text), "txt: out of memory");
+  if(!status) {
+    store_precondition always = {STORE_ALWAYS, NULL};
+    status = store_put(e->s, e->txt_key.data, text.data ? text.data : "", text.len, &always,
+                       NULL, err);
+    if(status)
+      cl_error_prefix(err, "writing %s", e->txt_key.data);
+  }
+  history_close(&current);
+  history_batch_free(&batch);
+  collate_txt_free(txt);
+  buf_free(&text);
+  return status;
+}
+
+static cl_status attempt(engine *e, cl_error *err)
+{
+  collate_result *r = e->result;
+  history_file current, spool_file;
+  unique_set unique;
+  output_file spool, written;
+  memset(&unique, 0, sizeof(unique));
+  memset(&spool, 0, sizeof(spool));
+  memset(&written, 0, sizeof(written));
+  memset(&spool_file, 0, sizeof(spool_file));
+  spool.fd = written.fd = spool_file.fd = -1;
+  r->history_rows = r->unique_rows = r->new_rows = r->deleted_rows = 0;
+  r->rejected_entries = r->coerced_nulls = r->duplicate_entries = r->total_rows = 0;
+
+  cl_status status = history_fetch(e->s, e->current_key.data, e->type, &e->schema, &current,
+                                   err);
+  if(!status && current.exists) {
+    r->history_rows = history_row_count(&current);
+    if(e->options->limits.max_history_rows &&
+       r->history_rows > e->options->limits.max_history_rows)
+      status = cl_fail(err, CL_ERR_LIMIT, "%s: %" PRIu64 " rows, over the limit of %" PRIu64,
+                       e->current_key.data, r->history_rows,
+                       e->options->limits.max_history_rows);
+    if(!status)
+      status = load_unique_set(e, &current, &unique, err);
+    r->unique_rows = unique.count;
+  }
+  if(!status)
+    status = output_open(e, &spool, err);
+  if(!status)
+    status = build_spool(e, &current, &unique, &spool, err);
+  unique_free(&unique);
+  if(!status && (r->new_rows || r->deleted_rows)) {
+    uint64_t spool_size = 0, size = 0;
+    status = output_finish(&spool, &spool_size, err);
+    if(!status) {
+      status = history_open_fd(spool.fd, "spool of new rows", e->type, &e->schema, &spool_file,
+                               err);
+      spool.fd = -1; /* taken by spool_file */
+    }
+    if(!status)
+      status = write_diff(e, &spool_file, err);
+    /* diff, txt, then current: whether an upload is new is decided against
+     * current, so everything written before it is redone by a replay after
+     * a crash at any point (design.md item 4), the txt included. */
+    if(!status)
+      status = build_current(e, &current, &spool_file, &written, &size, err);
+    if(!status && e->options->write_txt)
+      status = write_txt(e, &written, err);
+    if(!status)
+      status = put_finished(e, &written, size, e->current_key.data, &current, err);
+    r->total_rows = r->history_rows + r->new_rows + r->deleted_rows;
+  } else if(!status)
+    r->total_rows = r->history_rows;
+  output_close(&spool);
+  output_close(&written);
+  history_close(&spool_file);
+  history_close(&current);
+  return status;
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+static void backoff(unsigned attempt)
+{
+  static unsigned seed;
+  if(!seed)
+    seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+  unsigned cap = BACKOFF_BASE_MS << (attempt < 8 ? attempt : 8);
+  if(cap > BACKOFF_CAP_MS)
+    cap = BACKOFF_CAP_MS;
+  unsigned ms = (unsigned)rand_r(&seed) % (cap + 1);
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static cl_status write_rejected_record(engine *e, const char *reason, cl_status why,
+                                       cl_error *err)
+{
+  buf key = BUF_INIT, body = BUF_INIT;
+  char ts[40];
+  utc_civil civil;
+  utc_civil_from_micros(e->options->now_micros, &civil);
+  snprintf(ts, sizeof(ts), "%04lld-%02d-%02dT%02d:%02d:%02d.%06dZ", (long long)civil.year,
+           civil.month, civil.day, civil.hour, civil.minute, civil.second, civil.microsecond);
+  collate_key_rejected(e->upload_key, strlen(e->upload_key), e->options->now_micros, &key);
+  buf_append_str(&body, "{\"key\": ");
+  json_write_string(&body, e->upload_key, strlen(e->upload_key), 1);
+  buf_append_str(&body, ", \"reason\": ");
+  json_write_string(&body, reason, strlen(reason), 1);
+  buf_printf(&body, ", \"status\": \"%s\", \"ts\": \"%s\"}", cl_status_name(why), ts);
+  cl_status status = buf_status(&key) ? buf_status(&key) : buf_status(&body);
+  if(status)
+    cl_fail(err, status, "rejected record: out of memory");
+  else {
+    store_precondition always = {STORE_ALWAYS, NULL};
+    status = store_put(e->s, key.data, body.data, body.len, &always, NULL, err);
+    if(status)
+      cl_error_prefix(err, "writing %s", key.data);
+  }
+  buf_free(&key);
+  buf_free(&body);
+  return status;
+}
+
+static void set_reason(collate_result *result, const char *message)
+{
+  snprintf(result->reason, sizeof(result->reason), "%s", message);
+}
+
+cl_status collate_upload(store *s, const char *key, const collate_options *options,
+                         collate_result *result, cl_error *err)
+{
+  engine e;
+  cl_error local;
+  store_stats before, after;
+  double started = utc_monotonic_seconds();
+  cl_status status;
+
+  memset(&e, 0, sizeof(e));
+  memset(result, 0, sizeof(*result));
+  cl_error_clear(&local);
+  if(!err)
+    err = &local;
+  e.s = s;
+  e.options = options;
+  e.result = result;
+  e.upload_key = key;
+  store_get_stats(s, &before);
+
+  status = collate_key_parse(key, strlen(key), &e.key, err);
+  if(status) {
+    e.rejected = 1;
+  } else {
+    snprintf(result->user_id, sizeof(result->user_id), "%s", e.key.user_text);
+    snprintf(result->device_id, sizeof(result->device_id), "%s", e.key.device_id);
+    snprintf(result->log_type, sizeof(result->log_type), "%s", e.key.log_type);
+    e.type = collate_type_find(e.key.log_type);
+    if(!e.type) {
+      e.rejected = 1;
+      status = cl_fail(err, CL_ERR_FORMAT, "unexpected log type '%s'", e.key.log_type);
+    }
+  }
+  if(!status)
+    status = history_schema_create(e.type, options->timestamp_micros, &e.schema, err);
+  if(!status) {
+    parquet_writer_options_default(&e.writer_options);
+    e.writer_options.codec = options->codec;
+    e.metadata[0].key = "collator.version";
+    e.metadata[0].value = COLLATOR_VERSION;
+    e.writer_options.metadata = e.metadata;
+    e.writer_options.metadata_count = 1;
+    collate_batch_date(options->now_micros, e.batch_date);
+    collate_key_current(&e.key, &e.current_key);
+    collate_key_diff(&e.key, e.batch_date, &e.diff_key);
+    collate_key_txt(&e.key, &e.txt_key);
+    if(buf_status(&e.current_key) || buf_status(&e.diff_key) || buf_status(&e.txt_key))
+      status = cl_fail(err, CL_ERR_NOMEM, "output keys: out of memory");
+  }
+  unsigned max_attempts = options->max_attempts ? options->max_attempts : 8;
+  while(!status || (status == CL_ERR_CONFLICT && !e.rejected)) {
+    if(result->attempts >= max_attempts)
+      break;
+    if(result->attempts)
+      backoff((unsigned)result->attempts);
+    result->attempts++;
+    e.rejected = 0;
+    cl_error_clear(err);
+    status = attempt(&e, err);
+    if(status != CL_ERR_CONFLICT)
+      break;
+  }
+
+  if(status && e.rejected) {
+    cl_status why = status;
+    set_reason(result, err->message);
+    result->outcome = COLLATE_REJECTED;
+    status = write_rejected_record(&e, result->reason, why, err);
+    if(status) {
+      result->outcome = COLLATE_FAILED;
+      set_reason(result, err->message);
+    }
+  } else if(status) {
+    result->outcome = COLLATE_FAILED;
+    set_reason(result, err->message);
+  } else
+    result->outcome = result->new_rows || result->deleted_rows ? COLLATE_UPDATED
+                                                               : COLLATE_UNCHANGED;
+  store_get_stats(s, &after);
+  result->bytes_read = after.bytes_read - before.bytes_read;
+  result->bytes_written = after.bytes_written - before.bytes_written;
+  result->seconds = utc_monotonic_seconds() - started;
+  history_schema_free(&e.schema);
+  buf_free(&e.current_key);
+  buf_free(&e.diff_key);
+  buf_free(&e.txt_key);
+  return status;
+}
+
+/* ---- options and the log line ------------------------------------------ */
+
+static cl_status env_u64(const char *name, uint64_t fallback, uint64_t *out, cl_error *err)
+{
+  const char *v = getenv(name);
+  *out = fallback;
+  if(!v || !*v)
+    return CL_OK;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long n = strtoull(v, &end, 10);
+  if(errno || *end || *v == '-')
+    return cl_fail(err, CL_ERR_USAGE, "%s=%s: expected a non-negative integer", name, v);
+  *out = n;
+  return CL_OK;
+}
+
+cl_status collate_options_from_env(collate_options *options, cl_error *err)
+{
+  uint64_t v;
+  cl_status status;
+  memset(options, 0, sizeof(*options));
+  options->now_micros = utc_now_micros();
+  options->codec = PARQUET_CODEC_SNAPPY;
+
+  status = env_u64("COLLATOR_MAX_UPLOAD_BYTES", UINT64_C(2) << 30,
+                   &options->limits.max_upload_bytes, err);
+  if(!status)
+    status = env_u64("COLLATOR_MAX_ENTRIES", 0, &options->limits.max_entries, err);
+  if(!status)
+    status = env_u64("COLLATOR_MAX_HISTORY_ROWS", 0, &options->limits.max_history_rows, err);
+  if(!status)
+    status = env_u64("COLLATOR_MAX_STRING_BYTES", 16u << 20, &v, err);
+  if(status)
+    return status;
+  options->limits.max_string_bytes = (size_t)v;
+  status = env_u64("COLLATOR_MAX_JSON_DEPTH", 64, &v, err);
+  if(status)
+    return status;
+  options->limits.max_depth = (size_t)v;
+  status = env_u64("COLLATOR_MAX_ATTEMPTS", 8, &v, err);
+  if(status)
+    return status;
+  options->max_attempts = v ? (unsigned)v : 1;
+
+  const char *write_txt = getenv("WRITE_TXT");
+  options->write_txt = 1;
+  if(write_txt) {
+    /* Python's value.lower() == "true". */
+    options->write_txt = strlen(write_txt) == 4 && !strncasecmp(write_txt, "true", 4);
+  }
+  const char *ts = getenv("COLLATOR_TIMESTAMP");
+  if(ts && *ts) {
+    if(!strcmp(ts, "micros"))
+      options->timestamp_micros = 1;
+    else if(strcmp(ts, "int96"))
+      return cl_fail(err, CL_ERR_USAGE, "COLLATOR_TIMESTAMP=%s: expected int96 or micros", ts);
+  }
+  const char *codec = getenv("COLLATOR_COMPRESSION");
+  if(codec && *codec) {
+    status = parquet_codec_from_name(codec, &options->codec, err);
+    if(status) {
+      cl_error_prefix(err, "COLLATOR_COMPRESSION");
+      return status;
+    }
+  }
+  return CL_OK;
+}
+
+const char *collate_outcome_name(collate_outcome outcome)
+{
+  switch(outcome) {
+  case COLLATE_UPDATED: return "updated";
+  case COLLATE_UNCHANGED: return "unchanged";
+  case COLLATE_REJECTED: return "rejected";
+  case COLLATE_FAILED: return "failed";
+  }
+  return "unknown";
+}
+
+static void json_field_string(buf *out, const char *name, const char *value)
+{
+  buf_printf(out, ", \"%s\": ", name);
+  if(value)
+    json_write_string(out, value, strlen(value), 1);
+  else
+    buf_append_str(out, "null");
+}
+
+cl_status collate_result_to_json(const collate_result *result, const char *key,
+                                 const char *request_id, buf *out)
+{
+  buf_append_str(out, "{\"key\": ");
+  json_write_string(out, key ? key : "", key ? strlen(key) : 0, 1);
+  json_field_string(out, "request_id", request_id);
+  json_field_string(out, "user", result->user_id[0] ? result->user_id : NULL);
+  json_field_string(out, "device", result->device_id[0] ? result->device_id : NULL);
+  json_field_string(out, "log_type", result->log_type[0] ? result->log_type : NULL);
+  json_field_string(out, "outcome", collate_outcome_name(result->outcome));
+  buf_printf(out,
+             ", \"history_rows\": %" PRIu64 ", \"unique_rows\": %" PRIu64
+             ", \"new_rows\": %" PRIu64 ", \"deleted_rows\": %" PRIu64
+             ", \"rejected_entries\": %" PRIu64 ", \"duplicate_entries\": %" PRIu64
+             ", \"coerced_nulls\": %" PRIu64 ", \"total_rows\": %" PRIu64
+             ", \"attempts\": %" PRIu64 ", \"bytes_read\": %" PRIu64
+             ", \"bytes_written\": %" PRIu64 ", \"seconds\": %.6f",
+             result->history_rows, result->unique_rows, result->new_rows, result->deleted_rows,
+             result->rejected_entries, result->duplicate_entries, result->coerced_nulls,
+             result->total_rows, result->attempts, result->bytes_read, result->bytes_written,
+             result->seconds);
+  json_field_string(out, "reason", result->reason[0] ? result->reason : NULL);
+  buf_putc(out, '}');
+  return buf_status(out);
+}

@@ -1,0 +1,550 @@
+/* The per-device txt that Rails reads (legacy §5, design.md items 9, 10):
+ * the latest version of each id, rendered with json.dumps formatting. Each
+ * log type is a row of the specs table below; one generic builder runs it. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/digest.h"
+#include "core/utctime.h"
+#include "logtype.h"
+
+typedef enum txt_style {
+  TXT_DEVICE_BY_FIRST_SEEN, /* app: this device's live rows, first-appearance order */
+  TXT_DEVICE_BY_ITEM,       /* contacts: this device's live rows, item_id ascending */
+  TXT_TIMELINE              /* sms, call: every row, "{ms}:{item_id}" descending */
+} txt_style;
+
+enum {
+  TF_CODE = 1,      /* a code name written as its int code, null when unknown */
+  TF_MS = 2,        /* a timestamp written as int(dt.timestamp() * 1000) */
+  TF_OMIT_NULL = 4, /* the key is left out when the value is null */
+  TF_PHONES = 8     /* JSON text parsed, deduplicated by number, re-dumped */
+};
+
+typedef struct txt_field_spec {
+  const char *key;    /* output key, also the column name */
+  int flags;
+} txt_field_spec;
+
+#define TXT_MAX_FIELDS 8
+
+typedef struct txt_spec {
+  collate_type_id type;
+  txt_style style;
+  const char *item_column; /* sort (contacts) and map key (timeline) */
+  const char *ms_column;   /* timeline map key */
+  size_t field_count;
+  txt_field_spec fields[TXT_MAX_FIELDS];
+} txt_spec;
+
+static const txt_spec specs[] = {
+  {COLLATE_SMS_LOG, TXT_TIMELINE, "item_id", "datetime", 7,
+   {{"contact_id", 0}, {"datetime", TF_MS}, {"item_id", 0}, {"message_body", TF_OMIT_NULL},
+    {"sms_address", 0}, {"sms_type", TF_CODE}, {"thread_id", 0}}},
+  {COLLATE_CALL_LOG, TXT_TIMELINE, "item_id", "datetime", 6,
+   {{"cached_name", 0}, {"call_type", TF_CODE}, {"item_id", 0}, {"phone_number", 0},
+    {"datetime", TF_MS}, {"duration", 0}}},
+  {COLLATE_CONTACT_LIST, TXT_DEVICE_BY_ITEM, "item_id", NULL, 3,
+   {{"display_name", 0}, {"item_id", 0}, {"phone_numbers", TF_PHONES}}},
+  {COLLATE_APP_PACKAGES, TXT_DEVICE_BY_FIRST_SEEN, NULL, NULL, 1, {{"package_name", 0}}},
+};
+
+typedef struct txt_entry {
+  char id[DIGEST_MD5_HEX_LEN + 1];
+  uint64_t first_seq, last_seq;
+  int include;
+  int item_null;
+  int64_t item_id;
+  char *key;       /* timeline map key */
+  size_t key_len;
+  char *object;    /* the rendered JSON object */
+  size_t object_len;
+} txt_entry;
+
+struct collate_txt {
+  const collate_type *type;
+  const txt_spec *spec;
+  char *device_id;
+  size_t device_len;
+  int columns[TXT_MAX_FIELDS];
+  int col_item, col_ms;
+  txt_entry *entries;
+  size_t count, cap;
+  size_t *slots; /* open addressing by id: entry index + 1, 0 when empty */
+  size_t slot_cap;
+  uint64_t seq;
+  buf object, key;
+  json_arena *arena;
+  json_limits limits;
+};
+
+collate_txt *collate_txt_create(const collate_type *type, const char *device_id)
+{
+  collate_txt *txt = calloc(1, sizeof(*txt));
+  if(!txt)
+    return NULL;
+  txt->type = type;
+  for(size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++)
+    if(specs[k].type == type->id)
+      txt->spec = &specs[k];
+  txt->device_len = strlen(device_id);
+  txt->device_id = malloc(txt->device_len + 1);
+  txt->arena = json_arena_create(0);
+  if(!txt->spec || !txt->device_id || !txt->arena) {
+    collate_txt_free(txt);
+    return NULL;
+  }
+  memcpy(txt->device_id, device_id, txt->device_len + 1);
+  for(size_t f = 0; f < txt->spec->field_count; f++)
+    txt->columns[f] = collate_type_column(type, txt->spec->fields[f].key);
+  txt->col_item = txt->spec->item_column ? collate_type_column(type, txt->spec->item_column) : -1;
+  txt->col_ms = txt->spec->ms_column ? collate_type_column(type, txt->spec->ms_column) : -1;
+  buf_init(&txt->object, 0);
+  buf_init(&txt->key, 0);
+  json_limits_default(&txt->limits);
+  return txt;
+}
+
+void collate_txt_free(collate_txt *txt)
+{
+  if(!txt)
+    return;
+  for(size_t k = 0; k < txt->count; k++) {
+    free(txt->entries[k].key);
+    free(txt->entries[k].object);
+  }
+  free(txt->entries);
+  free(txt->slots);
+  free(txt->device_id);
+  buf_free(&txt->object);
+  buf_free(&txt->key);
+  json_arena_free(txt->arena);
+  free(txt);
+}
+
+/* Python datetime.timestamp() * 1000, truncated by int(): in doubles. */
+static int64_t timestamp_ms(int64_t micros)
+{
+  int64_t seconds = micros / 1000000, us = micros % 1000000;
+  double ts;
+  if(us < 0) {
+    us += 1000000;
+    seconds -= 1;
+  }
+  ts = (double)seconds + (double)us / 1e6;
+  return (int64_t)(ts * 1000.0);
+}
+
+static int json_truthy(const json_value *v)
+{
+  if(!v)
+    return 0;
+  switch(v->type) {
+  case JSON_NULL:
+    return 0;
+  case JSON_BOOL:
+    return v->u.boolean;
+  case JSON_INT:
+    return !v->u.integer.fits || v->u.integer.value != 0;
+  case JSON_FLOAT:
+    return v->u.number.value != 0.0;
+  case JSON_STRING:
+    return v->u.string.len != 0;
+  case JSON_ARRAY:
+    return v->u.array.count != 0;
+  case JSON_OBJECT:
+    return v->u.object.count != 0;
+  }
+  return 0;
+}
+
+static double json_number(const json_value *v)
+{
+  if(!v)
+    return 0;
+  switch(v->type) {
+  case JSON_BOOL:
+    return v->u.boolean;
+  case JSON_INT:
+    return v->u.integer.fits ? (double)v->u.integer.value : strtod(v->u.integer.text, NULL);
+  case JSON_FLOAT:
+    return v->u.number.value;
+  default:
+    return 0;
+  }
+}
+
+/* Python == of two dict keys, as far as JSON values can make them. */
+static int json_key_equal(const json_value *a, const json_value *b)
+{
+  int a_num = a->type == JSON_INT || a->type == JSON_FLOAT || a->type == JSON_BOOL;
+  int b_num = b->type == JSON_INT || b->type == JSON_FLOAT || b->type == JSON_BOOL;
+  if(a_num && b_num) {
+    if(a->type == JSON_INT && b->type == JSON_INT)
+      return a->u.integer.text_len == b->u.integer.text_len &&
+             !memcmp(a->u.integer.text, b->u.integer.text, a->u.integer.text_len);
+    return json_number(a) == json_number(b);
+  }
+  if(a->type != b->type)
+    return 0;
+  if(a->type == JSON_STRING)
+    return a->u.string.len == b->u.string.len &&
+           !memcmp(a->u.string.data, b->u.string.data, a->u.string.len);
+  return 0;
+}
+
+static uint64_t key_hash(const json_value *key)
+{
+  uint64_t h = 1469598103934665603u;
+  const unsigned char *p;
+  size_t len;
+  double number;
+  if(key->type == JSON_STRING) {
+    p = (const unsigned char *)key->u.string.data;
+    len = key->u.string.len;
+  }
+  else {
+    /* Numbers equal in Python (1, 1.0, True) must land together. */
+    number = json_number(key);
+    if(number == 0)
+      number = 0; /* -0.0 */
+    p = (const unsigned char *)&number;
+    len = sizeof(number);
+    h ^= 0x9e3779b97f4a7c15u;
+  }
+  for(size_t k = 0; k < len; k++)
+    h = (h ^ p[k]) * 1099511628211u;
+  return h;
+}
+
+/* Contacts' phone_numbers: the legacy deduplication by number, keeping the
+ * entry with the larger item_id (a missing one counts as 0), in first-seen
+ * order, with a hash index like the legacy dict. */
+static cl_status render_phones(collate_txt *txt, const char *text, size_t len, buf *out)
+{
+  json_value *parsed = NULL;
+  const json_value **keys = NULL, **kept = NULL;
+  size_t count = 0, cap = 16, *index = NULL, n;
+  cl_status status;
+
+  json_arena_reset(txt->arena);
+  if(json_parse(text, len, &txt->limits, txt->arena, &parsed, NULL) != CL_OK)
+    /* Not JSON (a file another writer made): keep the text as it is. */
+    return json_write_string(out, text, len, 1);
+  if(parsed->type != JSON_ARRAY || !parsed->u.array.count)
+    return buf_append(out, "[]", 2);
+  n = parsed->u.array.count;
+  while(cap < 2 * n)
+    cap *= 2;
+  keys = malloc(n * sizeof(*keys));
+  kept = malloc(n * sizeof(*kept));
+  index = calloc(cap, sizeof(*index));
+  if(!keys || !kept || !index) {
+    free(keys);
+    free(kept);
+    free(index);
+    return CL_ERR_NOMEM;
+  }
+  for(size_t k = 0; k < n; k++) {
+    const json_value *phone = parsed->u.array.items[k], *key;
+    size_t at, found = count;
+    int hashable;
+    if(phone->type != JSON_OBJECT)
+      continue;
+    key = json_object_get(phone, "normalized_phone_number");
+    if(!json_truthy(key))
+      key = json_object_get(phone, "phone_number");
+    if(!json_truthy(key))
+      continue;
+    /* Lists and dicts are unhashable in Python: never equal to another key. */
+    hashable = key->type != JSON_ARRAY && key->type != JSON_OBJECT;
+    at = hashable ? (size_t)key_hash(key) & (cap - 1) : 0;
+    while(hashable && index[at]) {
+      if(json_key_equal(keys[index[at] - 1], key)) {
+        found = index[at] - 1;
+        break;
+      }
+      at = (at + 1) & (cap - 1);
+    }
+    if(found == count) {
+      if(hashable)
+        index[at] = count + 1;
+      keys[count] = key;
+      kept[count++] = phone;
+    }
+    else if(json_number(json_object_get(phone, "item_id")) >
+            json_number(json_object_get(kept[found], "item_id")))
+      kept[found] = phone;
+  }
+  buf_putc(out, '[');
+  for(size_t j = 0; j < count; j++) {
+    if(j)
+      buf_append(out, ", ", 2);
+    json_dumps(kept[j], out);
+  }
+  status = buf_putc(out, ']');
+  free(keys);
+  free(kept);
+  free(index);
+  return status;
+}
+
+static cl_status render_value(collate_txt *txt, const txt_field_spec *field, int column,
+                              const collate_cell *cell, buf *out)
+{
+  char text[40];
+  size_t n;
+  int64_t code;
+  switch(cell->type) {
+  case COLLATE_CELL_NULL:
+    return buf_append(out, "null", 4);
+  case COLLATE_CELL_INT:
+    if(txt->type->columns[column].kind == COLLATE_KIND_BOOL)
+      return buf_append_str(out, cell->i ? "true" : "false");
+    return buf_printf(out, "%" PRId64, cell->i);
+  case COLLATE_CELL_TIMESTAMP:
+    if(field->flags & TF_MS)
+      return buf_printf(out, "%" PRId64, timestamp_ms(cell->i));
+    n = utc_format_python(cell->i, text, sizeof(text));
+    return json_write_string(out, text, n, 1);
+  case COLLATE_CELL_BYTES:
+    if(field->flags & TF_CODE) {
+      if(collate_type_code(txt->type, cell->s, cell->len, &code))
+        return buf_printf(out, "%" PRId64, code);
+      return buf_append(out, "null", 4);
+    }
+    if((field->flags & TF_PHONES) && cell->len)
+      return render_phones(txt, cell->s, cell->len, out);
+    return json_write_string(out, cell->s, cell->len, 1);
+  }
+  return buf_status(out);
+}
+
+/* Python str() of a map-key part: the value, or "None". */
+static void key_part(const collate_cell *cell, int ms, buf *out)
+{
+  switch(cell->type) {
+  case COLLATE_CELL_NULL:
+    buf_append(out, "None", 4);
+    return;
+  case COLLATE_CELL_INT:
+    buf_printf(out, "%" PRId64, cell->i);
+    return;
+  case COLLATE_CELL_TIMESTAMP:
+    buf_printf(out, "%" PRId64, ms ? timestamp_ms(cell->i) : cell->i);
+    return;
+  case COLLATE_CELL_BYTES:
+    buf_append(out, cell->s, cell->len);
+    return;
+  }
+}
+
+static uint64_t id_hash(const char *id)
+{
+  uint64_t h = 1469598103934665603u;
+  for(size_t k = 0; k < DIGEST_MD5_HEX_LEN; k++)
+    h = (h ^ (unsigned char)id[k]) * 1099511628211u;
+  return h;
+}
+
+static cl_status grow_index(collate_txt *txt)
+{
+  size_t cap = txt->slot_cap ? txt->slot_cap * 2 : 1024;
+  size_t *slots = calloc(cap, sizeof(*slots));
+  if(!slots)
+    return CL_ERR_NOMEM;
+  for(size_t k = 0; k < txt->count; k++) {
+    size_t at;
+    if(!txt->entries[k].id[0])
+      continue;
+    at = (size_t)id_hash(txt->entries[k].id) & (cap - 1);
+    while(slots[at])
+      at = (at + 1) & (cap - 1);
+    slots[at] = k + 1;
+  }
+  free(txt->slots);
+  txt->slots = slots;
+  txt->slot_cap = cap;
+  return CL_OK;
+}
+
+/* The entry of this id, created (first seen now) when new. */
+static cl_status entry_for(collate_txt *txt, const collate_cell *id, txt_entry **out)
+{
+  int has_id = id->type == COLLATE_CELL_BYTES && id->len == DIGEST_MD5_HEX_LEN;
+  size_t at = 0;
+  txt_entry *entry;
+
+  if(has_id) {
+    if((txt->count + 1) * 2 > txt->slot_cap && grow_index(txt))
+      return CL_ERR_NOMEM;
+    at = (size_t)id_hash(id->s) & (txt->slot_cap - 1);
+    while(txt->slots[at]) {
+      entry = &txt->entries[txt->slots[at] - 1];
+      if(!memcmp(entry->id, id->s, DIGEST_MD5_HEX_LEN)) {
+        *out = entry;
+        return CL_OK;
+      }
+      at = (at + 1) & (txt->slot_cap - 1);
+    }
+  }
+  if(txt->count == txt->cap) {
+    size_t cap = txt->cap ? txt->cap * 2 : 256;
+    txt_entry *grown = realloc(txt->entries, cap * sizeof(*grown));
+    if(!grown)
+      return CL_ERR_NOMEM;
+    txt->entries = grown;
+    txt->cap = cap;
+  }
+  entry = &txt->entries[txt->count++];
+  memset(entry, 0, sizeof(*entry));
+  entry->first_seq = txt->seq;
+  if(has_id) {
+    /* A row without an id (not one we wrote) is never merged with another. */
+    memcpy(entry->id, id->s, DIGEST_MD5_HEX_LEN);
+    txt->slots[at] = txt->count;
+  }
+  *out = entry;
+  return CL_OK;
+}
+
+static char *copy_out(const buf *b)
+{
+  char *copy = malloc(b->len + 1);
+  if(copy) {
+    memcpy(copy, b->data ? b->data : "", b->len);
+    copy[b->len] = '\0';
+  }
+  return copy;
+}
+
+cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error *err)
+{
+  const collate_type *type = txt->type;
+  const collate_cell *device = &row->cells[type->col_device_id];
+  const collate_cell *deleted = &row->cells[type->col_is_deleted];
+  txt_entry *entry;
+  char *object, *key = NULL;
+  cl_status status;
+  int first = 1;
+
+  txt->seq++;
+  status = entry_for(txt, &row->cells[type->col_id], &entry);
+  if(status)
+    return cl_fail(err, status, "txt: out of memory");
+  entry->last_seq = txt->seq;
+  if(txt->spec->style == TXT_TIMELINE)
+    entry->include = 1;
+  else
+    entry->include = device->type == COLLATE_CELL_BYTES && device->len == txt->device_len &&
+                     !memcmp(device->s, txt->device_id, device->len) &&
+                     !(deleted->type == COLLATE_CELL_INT && deleted->i);
+  if(txt->col_item >= 0) {
+    const collate_cell *item = &row->cells[txt->col_item];
+    entry->item_null = item->type != COLLATE_CELL_INT;
+    entry->item_id = item->type == COLLATE_CELL_INT ? item->i : 0;
+  }
+
+  buf_clear(&txt->object);
+  buf_putc(&txt->object, '{');
+  for(size_t f = 0; f < txt->spec->field_count; f++) {
+    const txt_field_spec *field = &txt->spec->fields[f];
+    int column = txt->columns[f];
+    const collate_cell *cell = &row->cells[column];
+    if((field->flags & TF_OMIT_NULL) && cell->type == COLLATE_CELL_NULL)
+      continue;
+    if(!first)
+      buf_append(&txt->object, ", ", 2);
+    first = 0;
+    json_write_string(&txt->object, field->key, strlen(field->key), 1);
+    buf_append(&txt->object, ": ", 2);
+    status = render_value(txt, field, column, cell, &txt->object);
+    if(status)
+      return cl_fail(err, status, "txt: rendering %s failed", field->key);
+  }
+  buf_putc(&txt->object, '}');
+  if(txt->spec->style == TXT_TIMELINE) {
+    buf_clear(&txt->key);
+    key_part(&row->cells[txt->col_ms], 1, &txt->key);
+    buf_putc(&txt->key, ':');
+    key_part(&row->cells[txt->col_item], 0, &txt->key);
+    if(buf_status(&txt->key))
+      return cl_fail(err, buf_status(&txt->key), "txt: out of memory");
+  }
+  if(buf_status(&txt->object))
+    return cl_fail(err, buf_status(&txt->object), "txt: out of memory");
+  object = copy_out(&txt->object);
+  if(txt->spec->style == TXT_TIMELINE)
+    key = copy_out(&txt->key);
+  if(!object || (txt->spec->style == TXT_TIMELINE && !key)) {
+    free(object);
+    free(key);
+    return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+  }
+  free(entry->object);
+  free(entry->key);
+  entry->object = object;
+  entry->object_len = txt->object.len;
+  entry->key = key;
+  entry->key_len = key ? txt->key.len : 0;
+  return CL_OK;
+}
+
+static int by_item(const void *a, const void *b)
+{
+  const txt_entry *x = *(const txt_entry *const *)a, *y = *(const txt_entry *const *)b;
+  if(x->item_null != y->item_null)
+    return x->item_null ? -1 : 1;
+  if(x->item_id != y->item_id)
+    return x->item_id < y->item_id ? -1 : 1;
+  return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+}
+
+/* Key descending (Python str order: the keys are ASCII), then the later row
+ * first, so that the first of each key is the one the legacy map kept. */
+static int by_key_desc(const void *a, const void *b)
+{
+  const txt_entry *x = *(const txt_entry *const *)a, *y = *(const txt_entry *const *)b;
+  size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+  int c = memcmp(x->key, y->key, n);
+  if(c)
+    return -c;
+  if(x->key_len != y->key_len)
+    return x->key_len > y->key_len ? -1 : 1;
+  return x->last_seq > y->last_seq ? -1 : x->last_seq < y->last_seq;
+}
+
+cl_status collate_txt_finish(collate_txt *txt, buf *out, cl_error *err)
+{
+  const txt_entry **order;
+  size_t n = 0, written = 0;
+  cl_status status;
+
+  order = malloc((txt->count ? txt->count : 1) * sizeof(*order));
+  if(!order)
+    return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+  for(size_t k = 0; k < txt->count; k++)
+    if(txt->entries[k].include)
+      order[n++] = &txt->entries[k];
+  if(txt->spec->style == TXT_DEVICE_BY_ITEM)
+    qsort(order, n, sizeof(*order), by_item);
+  else if(txt->spec->style == TXT_TIMELINE)
+    qsort(order, n, sizeof(*order), by_key_desc);
+  buf_putc(out, '[');
+  for(size_t k = 0; k < n; k++) {
+    if(txt->spec->style == TXT_TIMELINE && k && order[k]->key_len == order[k - 1]->key_len &&
+       !memcmp(order[k]->key, order[k - 1]->key, order[k]->key_len))
+      continue;
+    if(written++)
+      buf_append(out, ", ", 2);
+    buf_append(out, order[k]->object, order[k]->object_len);
+  }
+  status = buf_putc(out, ']');
+  free(order);
+  if(status)
+    return cl_fail(err, status, "txt: output buffer");
+  return CL_OK;
+}

@@ -1,0 +1,63 @@
+/*
+ * s3_protocol: the pure parts of talking to S3 (internal to src/store).
+ *
+ * Kept apart from the libcurl code in store_s3.c so that they can be unit
+ * tested without a server: the minimal XML reading S3 responses need
+ * (element text, entity decoding), escaping for request bodies, the
+ * classification of a response or transport failure into a cl_status and
+ * whether to retry it, the full-jitter backoff delay, and the shared
+ * credentials file.
+ */
+#ifndef COLLATOR_STORE_S3_PROTOCOL_H
+#define COLLATOR_STORE_S3_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+
+/* Find the next element <tag>...</tag> (or <tag/>) at or after *pos in xml;
+ * on success point content at its raw (still escaped) text, move *pos past
+ * the end tag and return 1; return 0 when there is none. Nested elements of
+ * the same name are not supported (S3 responses have none). */
+int s3_xml_find(const char *xml, size_t len, const char *tag, size_t *pos,
+                const char **content, size_t *content_len);
+
+/* Decode the five predefined entities and numeric references (&#N; &#xH;)
+ * into UTF-8; anything else after '&' is CL_ERR_FORMAT. Appends to out. */
+cl_status s3_xml_unescape(const char *text, size_t len, buf *out, cl_error *err);
+
+/* The text of the first <tag> in xml, unescaped, into out (cleared first);
+ * returns 0 when the element is absent or malformed. */
+int s3_xml_text(const char *xml, size_t len, const char *tag, buf *out);
+
+/* Escape &, <, >, " and ' for element text. Appends to out. */
+cl_status s3_xml_escape(const char *text, size_t len, buf *out);
+
+/* What a finished request means. http_status is 0 when no response came
+ * back (then transport_failed says whether the failure was a reset, timeout
+ * or similar worth retrying); code is the S3 error code from the body or "". */
+typedef struct s3_outcome {
+  cl_status status; /* CL_OK for 2xx */
+  int retry;        /* worth another attempt */
+} s3_outcome;
+s3_outcome s3_classify(long http_status, const char *code, int transport_failed);
+
+/* Full jitter: a uniform delay in [0, min(cap, base * 2^(attempt-1))] ms,
+ * drawn from *rng (a xorshift64 state, never 0). attempt counts from 1. */
+uint64_t s3_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t *rng);
+
+/* Keys of one profile of an AWS shared credentials file (INI). */
+typedef struct s3_credentials {
+  char access_key[256];
+  char secret_key[256];
+  char session_token[4096];
+} s3_credentials;
+
+/* Parse `text` (a credentials file) for [profile]; CL_ERR_NOT_FOUND when the
+ * profile or its access key pair is missing. */
+cl_status s3_parse_credentials(const char *text, size_t len, const char *profile,
+                               s3_credentials *out, cl_error *err);
+
+#endif
