@@ -6,6 +6,10 @@
 #                   node interop/integration suites and short fuzz runs
 #   make bench      benchmarks with a DuckDB reference run (not part of test)
 #   make deps       install the Debian and npm packages the build and tests need
+#   make up / down  start / stop the local S3 + Lambda stack (build/stack/env)
+#   make integration  uploads through local S3 collated by the runtime loop
+#   make fuzz       long libFuzzer runs of every target
+#   make lambda-zip the zip bundle for a provided.al2023 deployment
 #
 # Several people can build side by side with BUILD=build/NAME; MODULES limits
 # the library and the unit tests to some modules (e.g. MODULES="core json").
@@ -33,7 +37,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib unit test demo bench deps fuzz up down integration clean
+.PHONY: all lib unit test demo bench deps fuzz up down integration lambda-zip clean
 all: $(BUILD)/collator
 
 lib: $(BUILD)/libcollator.a
@@ -77,8 +81,13 @@ up: deps all
 down:
 	bash scripts/stack.sh down
 
+# End-to-end: uploads to the local S3 are collated by the real runtime loop.
 integration: deps all
-	node --test tests/node/integration.test.mjs
+	COLLATOR_BIN=$(abspath $(BUILD))/collator node --test tests/node/integration.test.mjs
+
+# Zip bundle (bootstrap + binary + libraries) for provided.al2023 zip deployments.
+lambda-zip: all
+	bash deploy/lambda-zip.sh $(BUILD) $(BUILD)/collator-lambda.zip
 
 clean:
 	rm -rf build

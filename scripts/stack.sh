@@ -6,13 +6,48 @@
 # its pid file, log and environment file live in build/stack/. `up` prints
 # the environment to use, also written to build/stack/env (source it).
 #
-#   s3   s3rver behind the verifying proxy (tests/node/lib/s3stack.mjs):
-#        bucket $STACK_BUCKET (collator-local), proxy port $STACK_S3_PORT
-#        (0: any free port), objects kept in build/stack/s3-data.
+#   lambda  (default) the whole local deployment, scripts/lambda_stack.mjs:
+#           s3rver behind the verifying proxy, the primary and DLQ functions
+#           under @vercel/fun running build/collator as `bootstrap`, and the
+#           trigger: every object created under uploads/users/ is collated.
+#   s3      s3rver behind the verifying proxy only (tests/node/lib/s3stack.mjs).
+# STACK_SERVICES picks them ("s3" for storage alone); both use bucket
+# $STACK_BUCKET (collator-local), proxy port $STACK_S3_PORT (0: any free
+# port) and keep objects in build/stack/s3-data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=build/stack
-services=(s3)
+read -r -a services <<<"${STACK_SERVICES:-lambda}"
+
+start_lambda() {
+  local bucket=${STACK_BUCKET:-collator-local}
+  local port=${STACK_S3_PORT:-0}
+  rm -f "$state/lambda.env"
+  nohup node scripts/lambda_stack.mjs --bin "$PWD/${STACK_BIN:-build/collator}" \
+    --bucket "$bucket" --port "$port" --dir "$PWD/$state/s3-data" \
+    >"$state/lambda.log" 2>&1 &
+  echo $! >"$state/lambda.pid"
+  for _ in $(seq 1 150); do
+    local ready
+    ready=$(sed -n 's/^lambda-stack: ready //p' "$state/lambda.log" 2>/dev/null | head -1)
+    if [ -n "$ready" ]; then
+      node -e '
+        const r = JSON.parse(process.argv[1]);
+        const env = { S3_ENDPOINT: r.endpoint, AWS_ACCESS_KEY_ID: "S3RVER",
+          AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1",
+          COLLATOR_STORE: `s3://${r.bucket}`, STACK_UPLOAD_URL: `${r.s3}/${r.bucket}` };
+        for (const [k, v] of Object.entries(env)) console.log(`export ${k}=${v}`);
+      ' "$ready" >"$state/lambda.env"
+      return 0
+    fi
+    kill -0 "$(cat "$state/lambda.pid")" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "stack: lambda did not start; see $state/lambda.log:" >&2
+  cat "$state/lambda.log" >&2
+  stop_service lambda
+  return 1
+}
 
 start_s3() {
   local bucket=${STACK_BUCKET:-collator-local}
@@ -95,7 +130,7 @@ case "${1:-}" in
     write_env
     ;;
   down)
-    for name in "${services[@]}"; do
+    for name in lambda s3; do
       stop_service "$name"
     done
     rm -f "$state/env"

@@ -6,8 +6,9 @@
  * groups run in parallel while the uploads of one group go strictly in key
  * order, exactly as `collator process` would apply them one after another.
  * A failed upload ends its group: applying later uploads first would change
- * which rows count as new, so the rest of the group is left for a rerun
- * (replaying what already succeeded is harmless: it comes out unchanged).
+ * which rows count as new, so the rest of the group is left alone and the
+ * log names the failed key: `collator process` on it and the group's later
+ * keys continues where the backfill stopped.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -442,10 +443,11 @@ static int parse_args(int argc, char **argv, backfill_args *a)
       a->verbose = 1;
       continue;
     }
-    static const char *const valued[] = {"--store", "--prefix", "--jobs", "--now"};
+    enum { OPTION_STORE, OPTION_PREFIX, OPTION_JOBS, OPTION_NOW, OPTION_NONE };
+    static const char *const valued[OPTION_NONE] = {"--store", "--prefix", "--jobs", "--now"};
     const char *value = NULL;
-    size_t which = sizeof(valued) / sizeof(valued[0]);
-    for(size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
+    int which = OPTION_NONE;
+    for(int k = 0; k < OPTION_NONE; k++) {
       size_t n = strlen(valued[k]);
       if(!strcmp(arg, valued[k])) {
         if(i + 1 >= argc) {
@@ -464,10 +466,10 @@ static int parse_args(int argc, char **argv, backfill_args *a)
       }
     }
     switch(which) {
-    case 0: a->store_url = value; continue;
-    case 1: a->prefix = value; continue;
-    case 3: a->now_text = value; continue;
-    case 2: {
+    case OPTION_STORE: a->store_url = value; continue;
+    case OPTION_PREFIX: a->prefix = value; continue;
+    case OPTION_NOW: a->now_text = value; continue;
+    case OPTION_JOBS: {
       char *end = NULL;
       errno = 0;
       unsigned long jobs = strtoul(value, &end, 10);
@@ -537,6 +539,9 @@ int command_backfill(int argc, char **argv)
     cl_error_prefix(&err, "listing %s", args.prefix);
     goto done;
   }
+  if(!listing.count)
+    log_message(LOG_WARN, "backfill: no upload keys under '%s' in %s", args.prefix,
+                store_name(lister));
   if(listing.skipped > BACKFILL_SKIPPED_LOGGED)
     log_message(LOG_WARN, "backfill: %" PRIu64 " keys skipped in all (not upload keys)",
                 listing.skipped);
@@ -552,7 +557,6 @@ int command_backfill(int argc, char **argv)
       cl_fail(&err, status, "printing the plan: out of memory");
       goto done;
     }
-    store_get_stats(lister, &totals.store);
   } else if(group_count) {
     order = schedule_groups(groups, group_count);
     workers = calloc(jobs, sizeof(*workers));
@@ -592,6 +596,8 @@ int command_backfill(int argc, char **argv)
                     utc_monotonic_seconds());
   }
 
+  if(lister) /* no workers ran: the listing was all the store saw */
+    store_get_stats(lister, &totals.store);
   double seconds = utc_monotonic_seconds() - started;
   const char *label = workers ? store_name(workers[0].s) : store_name(lister);
   fprintf(stderr,

@@ -553,6 +553,10 @@ static cl_status upload_open(engine *e, upload_reader *u, cl_error *err)
   if(status) {
     if(status == CL_ERR_NOT_FOUND)
       cl_fail(err, status, "upload not found");
+    /* A key the store cannot hold at all (the local store's reserved names)
+     * will never be readable: retrying it would only loop. */
+    if(status == CL_ERR_USAGE)
+      e->rejected = 1;
     return upload_failure(e, status);
   }
   status = upload_source_create(store_reader_source(u->raw),

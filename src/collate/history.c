@@ -87,6 +87,31 @@ static int column_equal(const parquet_column_schema *a, const parquet_column_sch
   return 1;
 }
 
+/* Legacy files may lack columns of their type, but never have columns of
+ * another type, and always have the id. A file that fails this is some
+ * other log type's history (or not a history at all) stored under this
+ * key: reading it as this type would rewrite it with its values dropped. */
+static cl_status check_columns_of_type(const history_file *h, const parquet_schema *theirs,
+                                       cl_error *err)
+{
+  int has_id = 0;
+  for(size_t i = 0; i < theirs->column_count; i++) {
+    const char *name = theirs->columns[i].name;
+    if(!strcmp(name, "__index_level_0__"))
+      continue;
+    int col = collate_type_column(h->type, name);
+    if(col < 0)
+      return cl_fail(err, CL_ERR_FORMAT,
+                     "unreadable history %s: column '%s' is not a column of %s", h->name, name,
+                     h->type->name);
+    if(col == h->type->col_id)
+      has_id = 1;
+  }
+  if(!has_id)
+    return cl_fail(err, CL_ERR_FORMAT, "unreadable history %s: no id column", h->name);
+  return CL_OK;
+}
+
 static cl_status open_reader(history_file *h, const parquet_schema *ours, cl_error *err)
 {
   parquet_reader_options options;
@@ -105,6 +130,9 @@ static cl_status open_reader(history_file *h, const parquet_schema *ours, cl_err
     return err ? (err->status = CL_ERR_FORMAT) : CL_ERR_FORMAT;
   }
   const parquet_schema *theirs = parquet_reader_schema(h->reader);
+  status = check_columns_of_type(h, theirs, err);
+  if(status)
+    return status;
   for(size_t i = 0; i < h->type->column_count; i++)
     h->map[i] = parquet_reader_find_column(h->reader, h->type->columns[i].name);
   for(size_t i = 0; i < h->type->column_count; i++)

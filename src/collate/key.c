@@ -41,6 +41,14 @@ static int segment_is_safe(const char *s, size_t len)
   return memchr(s, '\0', len) == NULL;
 }
 
+/* Longest segment every store backend takes as a path component: NAME_MAX
+ * of local filesystems, less the ".json" a rejected record appends. */
+#define RECORD_SEGMENT_MAX 250
+
+/* The upload key can be embedded in a rejected record's key as is: every
+ * segment is safe, fits a local file name and is not one of the names the
+ * local store reserves. Otherwise writing the record would fail, and a
+ * permanent rejection would turn into a failure retried for ever. */
 static int key_is_safe_path(const char *key, size_t len)
 {
   if(len == 0 || len > COLLATE_KEY_MAX)
@@ -48,7 +56,9 @@ static int key_is_safe_path(const char *key, size_t len)
   size_t start = 0;
   for(size_t i = 0; i <= len; i++) {
     if(i == len || key[i] == '/') {
-      if(!segment_is_safe(key + start, i - start))
+      size_t n = i - start;
+      if(!segment_is_safe(key + start, n) || n > RECORD_SEGMENT_MAX ||
+         (n >= 10 && !memcmp(key + start, ".collator-", 10)))
         return 0;
       start = i + 1;
     }

@@ -766,7 +766,11 @@ static int same_schema(const parquet_schema *a, const parquet_schema *b)
   for(size_t i = 0; i < a->column_count; i++) {
     const parquet_column_schema *x = &a->columns[i], *y = &b->columns[i];
     if(strcmp(x->name, y->name) || x->physical != y->physical || x->optional != y->optional ||
-       x->logical != y->logical || x->nested || y->nested)
+       x->nested || y->nested)
+      return 0;
+    /* INT96 is a timestamp whether or not the caller said so; the reader
+     * always reports it as one. */
+    if(x->logical != y->logical && x->physical != PARQUET_INT96)
       return 0;
     if(x->physical == PARQUET_FIXED_LEN_BYTE_ARRAY && x->type_length != y->type_length)
       return 0;

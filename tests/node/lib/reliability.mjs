@@ -1,0 +1,167 @@
+// reliability: what the reliability_*.test.mjs suites share: a local store
+// and an S3 store (through the verifying proxy) behind one interface, the
+// collator run asynchronously (so many can run at once), and collated
+// outputs read back as rows with `collator cat`.
+//
+//   const st = localStore();                 // or await s3Store()
+//   await st.put(key, body);
+//   const r = await st.process(now, [key], { COLLATOR_FAULT_AFTER_WRITES: '2' });
+//   const files = await st.outputs();        // Map key -> Buffer under collated_logs/
+//   const rows = catRows(files.get(currentKey));
+//   await st.close();
+//
+// Uploads are seeded and outputs read straight from s3rver, so the proxy's
+// request log (st.stack.requests) holds the collator's requests alone.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { collatorBin, parseJsonLines } from './collator.mjs';
+import { startS3Stack } from './s3stack.mjs';
+
+export const BIN = collatorBin;
+
+// Run the collator; resolves with status, signal, stdout, stderr and the JSON
+// result lines of stderr. killAfterMs sends SIGKILL after that long.
+export function run(args, env = {}, { killAfterMs } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timer;
+    if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      const lines = stderr.split('\n').filter((l) => l.startsWith('{"key"')).map((l) => JSON.parse(l));
+      resolve({ status, signal, stdout, stderr, lines });
+    });
+  });
+}
+
+export function localStore() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reliability-'));
+  const walk = (rel, found) => {
+    let entries;
+    try { entries = readdirSync(path.join(dir, rel), { withFileTypes: true }); } catch { return found; }
+    for (const ent of entries) {
+      const child = `${rel}/${ent.name}`;
+      if (ent.isDirectory()) walk(child, found);
+      else found.set(child, readFileSync(path.join(dir, child)));
+    }
+    return found;
+  };
+  return {
+    name: 'local',
+    dir,
+    url: dir,
+    env: {},
+    async put(key, body) {
+      const file = path.join(dir, key);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, body);
+    },
+    process: (now, keys, env = {}, opts = {}) => run(['process', '--store', dir, '--now', now, ...keys], env, opts),
+    async outputs() { return walk('collated_logs', new Map()); },
+    // mtimes of every output (to prove that nothing was written)
+    async mtimes() {
+      const out = new Map();
+      for (const key of walk('collated_logs', new Map()).keys()) out.set(key, statSync(path.join(dir, key), { bigint: true }).mtimeNs);
+      return out;
+    },
+    // Empty the store (uploads and outputs).
+    async reset() {
+      for (const ent of readdirSync(dir)) rmSync(path.join(dir, ent), { recursive: true, force: true });
+    },
+    async close() { rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+function s3Request(stack, method, pathAndQuery, body) {
+  return new Promise((resolve, reject) => {
+    const url = new URL(stack.s3rverEndpoint);
+    const req = http.request({ host: url.hostname, port: url.port, method, path: pathAndQuery,
+      headers: body ? { 'content-length': body.length } : {} }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const data = Buffer.concat(chunks);
+        if (res.statusCode >= 300) reject(new Error(`${method} ${pathAndQuery}: ${res.statusCode} ${data}`));
+        else resolve(data);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const encodeKey = (key) => key.split('/').map(encodeURIComponent).join('/');
+const unescapeXml = (s) => s.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"')
+  .replaceAll('&apos;', "'").replaceAll('&amp;', '&');
+
+export async function s3Store({ bucket = 'reliability', faults = [], seed = 1 } = {}) {
+  const stack = await startS3Stack({ bucket, faults, seed });
+  return {
+    name: 's3',
+    stack,
+    url: `s3://${bucket}`,
+    env: stack.env,
+    put: (key, body) => s3Request(stack, 'PUT', `/${bucket}/${encodeKey(key)}`, Buffer.from(body)),
+    process: (now, keys, env = {}, opts = {}) =>
+      run(['process', '--store', `s3://${bucket}`, '--now', now, ...keys], { ...stack.env, ...env }, opts),
+    async outputs() {
+      const keys = await this.list('collated_logs/');
+      const found = new Map();
+      for (const key of keys) found.set(key, await s3Request(stack, 'GET', `/${bucket}/${encodeKey(key)}`));
+      return found;
+    },
+    async reset() {
+      for (const key of await this.list('')) await s3Request(stack, 'DELETE', `/${bucket}/${encodeKey(key)}`);
+    },
+    async list(prefix) {
+      const keys = [];
+      let token = null;
+      do {
+        const query = `list-type=2&prefix=${encodeURIComponent(prefix)}${token ? `&continuation-token=${encodeURIComponent(token)}` : ''}`;
+        const xml = (await s3Request(stack, 'GET', `/${bucket}?${query}`)).toString('utf8');
+        for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(unescapeXml(m[1]));
+        token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? unescapeXml(/<NextContinuationToken>([^<]*)</.exec(xml)[1]) : null;
+      } while (token);
+      return keys;
+    },
+    close: () => stack.stop(),
+  };
+}
+
+// Rows of a Parquet file given as bytes, read back by `collator cat`.
+export function catRows(bytes) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reliability-cat-'));
+  try {
+    const file = path.join(dir, 'f.parquet');
+    writeFileSync(file, bytes);
+    const r = spawnSync(BIN, ['cat', '--format', 'jsonl', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`collator cat: ${r.stderr}`);
+    return parseJsonLines(r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const currentKey = (type, user) => `collated_logs/current/${type}/user=${user}/logs.parquet`;
+export const diffKey = (type, day, user) => `collated_logs/diff/${type}/ts_update=${day}/user=${user}/logs.parquet`;
+export const txtKey = (type, user, device) => `collated_logs/user-${user}/device-${device}/collated_${type}.txt`;
+
+// A seeded PRNG (mulberry32) so that random schedules repeat.
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
