@@ -42,19 +42,26 @@ all: $(BUILD)/collator
 
 lib: $(BUILD)/libcollator.a
 
+# Quiet by default; V=1 shows every command.
+Q = $(if $(V),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(if $(V),,@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(BUILD)/libcollator.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(if $(V),,@echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/collator: $(CLI_OBJ) $(BUILD)/libcollator.a
-	$(CC) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcollator.a $(LIBS)
+	$(if $(V),,@echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcollator.a $(LIBS)
 
 $(BUILD)/unit_tests: $(TEST_OBJ) $(BUILD)/libcollator.a
-	$(CC) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libcollator.a $(LIBS)
+	$(if $(V),,@echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libcollator.a $(LIBS)
 
 # Unit tests of this build only; `make test` is the whole suite.
 unit: $(BUILD)/unit_tests

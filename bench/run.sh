@@ -6,9 +6,11 @@
 # It builds the optimised collator (build/bench), compiles the generator and
 # the measuring tool with the system cc, generates inputs into
 # build/bench/data (cached by name and seed, so reruns are fast), runs every
-# case BENCH_RUNS times (default 3) and prints per case the min and median
-# wall time, MB/s of raw JSON (MB = 2^20 bytes, from the median), rows/s,
-# peak RSS, and the DuckDB figures and ratio where there is a counterpart.
+# case BENCH_RUNS times (default 3) on a fresh copy of its store and prints
+# per case the min and median wall time, the median CPU time, MB/s of raw
+# JSON (MB = 2^20 bytes, from the median), rows/s, peak RSS, and the DuckDB
+# figures and speed-up where there is a counterpart. Wall time is only
+# meaningful on an idle machine; the CPU-time speed-up survives a busy one.
 # Each goal prints the figure, the goal and PASS or MISS. A benchmark
 # reports; it never fails the build (exit 0 unless the harness itself
 # cannot run).

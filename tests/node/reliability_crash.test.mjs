@@ -140,6 +140,7 @@ async function randomKills(t, st, { runs, seed }) {
   }
   const rows = catRows(reference.get(currentKey('app_packages', USER))).length;
   const diffRows = catRows(reference.get(diffKey('app_packages', '2026-11-24', USER))).length;
+  if (st.orphans) t.diagnostic(`${st.name}: ${st.orphans.size} orphaned .collator-tmp-* files seen (invisible to the store)`);
   t.diagnostic(`${st.name}: ${runs} runs, ${killed} processes SIGKILLed, ${completed} finished before the kill; ` +
     `clean run ${duration} ms; current ${rows} rows, diff ${diffRows} rows identical after every replay`);
 }

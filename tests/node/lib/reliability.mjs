@@ -44,11 +44,18 @@ export function run(args, env = {}, { killAfterMs } = {}) {
 
 export function localStore() {
   const dir = mkdtempSync(path.join(tmpdir(), 'reliability-'));
+  const orphans = new Set();
   const walk = (rel, found) => {
     let entries;
     try { entries = readdirSync(path.join(dir, rel), { withFileTypes: true }); } catch { return found; }
     for (const ent of entries) {
       const child = `${rel}/${ent.name}`;
+      // The local store's own temp files (left by a SIGKILLed write) are not
+      // objects: the store never lists or reads them.
+      if (ent.name.startsWith('.collator-')) {
+        if (ent.name.startsWith('.collator-tmp-')) orphans.add(child);
+        continue;
+      }
       if (ent.isDirectory()) walk(child, found);
       else found.set(child, readFileSync(path.join(dir, child)));
     }
@@ -64,6 +71,7 @@ export function localStore() {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, body);
     },
+    orphans,
     process: (now, keys, env = {}, opts = {}) => run(['process', '--store', dir, '--now', now, ...keys], env, opts),
     async outputs() { return walk('collated_logs', new Map()); },
     // mtimes of every output (to prove that nothing was written)
