@@ -283,7 +283,7 @@ typedef struct row_buffer {
   const collate_type *type;
   const parquet_schema *schema;
   parquet_writer *writer;
-  collate_row *rows;
+  history_rows group;
   size_t count;
   collate_scratch *scratch;
   uint64_t rows_written;
@@ -297,18 +297,16 @@ static cl_status row_buffer_init(row_buffer *rb, const collate_type *type,
   rb->type = type;
   rb->schema = schema;
   rb->writer = writer;
-  rb->rows = malloc(ROW_GROUP_ROWS * sizeof(*rb->rows));
   rb->scratch = collate_scratch_create();
-  if(!rb->rows || !rb->scratch)
+  if(!rb->scratch)
     return cl_fail(err, CL_ERR_NOMEM, "row buffer: out of memory");
-  return CL_OK;
+  return history_rows_init(&rb->group, type, schema, ROW_GROUP_ROWS, err);
 }
 
 static void row_buffer_free(row_buffer *rb)
 {
-  free(rb->rows);
+  history_rows_free(&rb->group);
   collate_scratch_free(rb->scratch);
-  rb->rows = NULL;
   rb->scratch = NULL;
 }
 
@@ -316,8 +314,7 @@ static cl_status row_buffer_flush(row_buffer *rb, cl_error *err)
 {
   if(!rb->count)
     return CL_OK;
-  cl_status status = history_write_rows(rb->writer, rb->type, rb->schema, rb->rows,
-                                        rb->count, err);
+  cl_status status = history_rows_write(&rb->group, rb->writer, err);
   if(status)
     return status;
   rb->rows_written += rb->count;
@@ -329,16 +326,16 @@ static cl_status row_buffer_flush(row_buffer *rb, cl_error *err)
 /* Copies the row's strings, so the source may go away. */
 static cl_status row_buffer_add(row_buffer *rb, const collate_row *row, cl_error *err)
 {
-  collate_row *dst = &rb->rows[rb->count];
+  collate_row copy;
   for(size_t c = 0; c < rb->type->column_count; c++) {
-    dst->cells[c] = row->cells[c];
+    copy.cells[c] = row->cells[c];
     if(row->cells[c].type == COLLATE_CELL_BYTES) {
-      const char *copy = collate_scratch_copy(rb->scratch, row->cells[c].s, row->cells[c].len);
-      if(!copy)
+      copy.cells[c].s = collate_scratch_copy(rb->scratch, row->cells[c].s, row->cells[c].len);
+      if(!copy.cells[c].s)
         return cl_fail(err, CL_ERR_NOMEM, "row buffer: out of memory");
-      dst->cells[c].s = copy;
     }
   }
+  history_rows_put(&rb->group, &copy);
   if(++rb->count == ROW_GROUP_ROWS)
     return row_buffer_flush(rb, err);
   return CL_OK;
@@ -789,7 +786,33 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
   }
   size_t groups = history_row_group_count(spool);
   for(size_t rg = 0; rg < groups && !status; rg++) {
-    status = history_read_group(spool, rg, HISTORY_ALL_COLUMNS, &batch, err);
+    /* A spool group none of whose rows is a replay, starting a row group of
+     * the output, encodes to the same bytes as the spool's: copy it rather
+     * than decode and re-encode every column. */
+    if(!out.buffer.count) {
+      int replays = 0;
+      if(latest.count) {
+        status = history_read_group(spool, rg, COLUMN_BIT(t->col_id) |
+                                    COLUMN_BIT(t->col_row_hash), &batch, err);
+        for(size_t r = 0; !status && r < batch.count && !replays; r++) {
+          uint8_t id[16], row_hash[16];
+          collate_cell id_cell, hash_cell;
+          history_cell(&batch, (size_t)t->col_id, r, &id_cell);
+          history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
+          cell_digest(&id_cell, id);
+          cell_digest(&hash_cell, row_hash);
+          long found = unique_find(&latest, id);
+          replays = found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, 16);
+        }
+      }
+      if(!status && !replays) {
+        status = parquet_writer_copy_row_groups(out.writer, spool->reader, rg, 1, err);
+        appended += parquet_reader_info(spool->reader)->row_groups[rg].row_count;
+        continue;
+      }
+    }
+    if(!status)
+      status = history_read_group(spool, rg, HISTORY_ALL_COLUMNS, &batch, err);
     for(size_t r = 0; !status && r < batch.count; r++) {
       uint8_t id[16], row_hash[16];
       collate_row row;
@@ -896,10 +919,13 @@ static cl_status attempt(engine *e, cl_error *err)
   if(!status && current.exists) {
     r->history_rows = history_row_count(&current);
     if(e->options->limits.max_history_rows &&
-       r->history_rows > e->options->limits.max_history_rows)
+       r->history_rows > e->options->limits.max_history_rows) {
+      /* Permanent until an operator acts: a retry would hit it again. */
+      e->rejected = 1;
       status = cl_fail(err, CL_ERR_LIMIT, "%s: %" PRIu64 " rows, over the limit of %" PRIu64,
                        e->current_key.data, r->history_rows,
                        e->options->limits.max_history_rows);
+    }
     if(!status)
       status = load_unique_set(e, &current, &unique, err);
     r->unique_rows = unique.count;

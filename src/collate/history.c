@@ -427,75 +427,106 @@ void history_row(history_batch *batch, size_t r, collate_row *row)
     history_cell(batch, col, r, &row->cells[col]);
 }
 
+static size_t value_width(const parquet_column_schema *c)
+{
+  switch(c->physical) {
+  case PARQUET_BOOLEAN: return 1;
+  case PARQUET_INT64: return sizeof(int64_t);
+  case PARQUET_INT96: return sizeof(parquet_int96);
+  default: return sizeof(parquet_bytes);
+  }
+}
+
+cl_status history_rows_init(history_rows *rows, const collate_type *type,
+                            const parquet_schema *schema, size_t capacity, cl_error *err)
+{
+  memset(rows, 0, sizeof(*rows));
+  rows->type = type;
+  rows->schema = schema;
+  rows->capacity = capacity ? capacity : 1;
+  for(size_t col = 0; col < type->column_count; col++) {
+    size_t width = value_width(&schema->columns[col]), n = rows->capacity;
+    /* One block per column, never touched beyond the rows put: pages of a
+     * small group stay unmapped. */
+    uint8_t *block = malloc(n * (width + 1));
+    if(!block) {
+      history_rows_free(rows);
+      return cl_fail(err, CL_ERR_NOMEM, "encoding %zu rows: out of memory", n);
+    }
+    rows->blocks[col] = block;
+    parquet_column_vector *v = &rows->vectors[col];
+    /* Aligned storage for the values: put them first when wider than a byte. */
+    v->values.boolean = block;
+    v->defined = block + n * width;
+  }
+  return CL_OK;
+}
+
+void history_rows_put(history_rows *rows, const collate_row *row)
+{
+  size_t r = rows->count++;
+  for(size_t col = 0; col < rows->type->column_count; col++) {
+    const parquet_column_schema *c = &rows->schema->columns[col];
+    parquet_column_vector *v = &rows->vectors[col];
+    const collate_cell *cell = &row->cells[col];
+    int ok = 0;
+    switch(c->physical) {
+    case PARQUET_BOOLEAN:
+      ok = cell->type == COLLATE_CELL_INT;
+      v->values.boolean[r] = ok && cell->i != 0;
+      break;
+    case PARQUET_INT64:
+      ok = cell->type == COLLATE_CELL_INT || cell->type == COLLATE_CELL_TIMESTAMP;
+      v->values.i64[r] = ok ? cell->i : 0;
+      break;
+    case PARQUET_INT96:
+      ok = cell->type == COLLATE_CELL_TIMESTAMP;
+      if(ok) {
+        /* Beyond +-292 years the nanoseconds of INT96 do not fit int64. */
+        int64_t micros = cell->i;
+        if(micros > INT64_MAX / 1000 || micros < INT64_MIN / 1000)
+          ok = 0;
+        else
+          v->values.i96[r] = parquet_int96_from_nanos(micros * 1000);
+      }
+      break;
+    default:
+      ok = cell->type == COLLATE_CELL_BYTES;
+      v->values.bytes[r].data = ok ? (const uint8_t *)cell->s : NULL;
+      v->values.bytes[r].len = ok ? (uint32_t)cell->len : 0;
+      break;
+    }
+    v->defined[r] = (uint8_t)ok;
+  }
+}
+
+cl_status history_rows_write(history_rows *rows, parquet_writer *writer, cl_error *err)
+{
+  for(size_t col = 0; col < rows->type->column_count; col++)
+    rows->vectors[col].count = rows->count;
+  cl_status status = parquet_writer_add_row_group(writer, rows->count, rows->vectors, err);
+  rows->count = 0;
+  return status;
+}
+
+void history_rows_free(history_rows *rows)
+{
+  for(size_t col = 0; col < COLLATE_MAX_COLUMNS; col++)
+    free(rows->blocks[col]);
+  memset(rows, 0, sizeof(*rows));
+}
+
 cl_status history_write_rows(parquet_writer *writer, const collate_type *type,
                              const parquet_schema *schema, const collate_row *rows,
                              size_t count, cl_error *err)
 {
-  parquet_column_vector vectors[COLLATE_MAX_COLUMNS];
-  void *blocks[COLLATE_MAX_COLUMNS] = {0};
-  cl_status status = CL_OK;
-  size_t n = count ? count : 1;
-
-  memset(vectors, 0, sizeof(vectors));
-  for(size_t col = 0; col < type->column_count && !status; col++) {
-    const parquet_column_schema *c = &schema->columns[col];
-    size_t width;
-    switch(c->physical) {
-    case PARQUET_BOOLEAN: width = 1; break;
-    case PARQUET_INT64: width = sizeof(int64_t); break;
-    case PARQUET_INT96: width = sizeof(parquet_int96); break;
-    default: width = sizeof(parquet_bytes); break;
-    }
-    uint8_t *block = malloc(n * (width + 1));
-    if(!block) {
-      status = cl_fail(err, CL_ERR_NOMEM, "encoding %zu rows: out of memory", count);
-      break;
-    }
-    blocks[col] = block;
-    parquet_column_vector *v = &vectors[col];
-    v->count = count;
-    v->defined = block;
-    v->values.boolean = block + n;
-    /* Aligned storage for the values: put them first when wider than a byte. */
-    if(width > 1) {
-      v->values.boolean = block;
-      v->defined = block + n * width;
-    }
-    for(size_t r = 0; r < count; r++) {
-      const collate_cell *cell = &rows[r].cells[col];
-      int ok = 0;
-      switch(c->physical) {
-      case PARQUET_BOOLEAN:
-        ok = cell->type == COLLATE_CELL_INT;
-        v->values.boolean[r] = ok && cell->i != 0;
-        break;
-      case PARQUET_INT64:
-        ok = cell->type == COLLATE_CELL_INT || cell->type == COLLATE_CELL_TIMESTAMP;
-        v->values.i64[r] = ok ? cell->i : 0;
-        break;
-      case PARQUET_INT96:
-        ok = cell->type == COLLATE_CELL_TIMESTAMP;
-        if(ok) {
-          /* Beyond +-292 years the nanoseconds of INT96 do not fit int64. */
-          int64_t micros = cell->i;
-          if(micros > INT64_MAX / 1000 || micros < INT64_MIN / 1000)
-            ok = 0;
-          else
-            v->values.i96[r] = parquet_int96_from_nanos(micros * 1000);
-        }
-        break;
-      default:
-        ok = cell->type == COLLATE_CELL_BYTES;
-        v->values.bytes[r].data = ok ? (const uint8_t *)cell->s : NULL;
-        v->values.bytes[r].len = ok ? (uint32_t)cell->len : 0;
-        break;
-      }
-      v->defined[r] = (uint8_t)ok;
-    }
-  }
-  if(!status)
-    status = parquet_writer_add_row_group(writer, count, vectors, err);
-  for(size_t col = 0; col < COLLATE_MAX_COLUMNS; col++)
-    free(blocks[col]);
+  history_rows group;
+  cl_status status = history_rows_init(&group, type, schema, count, err);
+  if(status)
+    return status;
+  for(size_t r = 0; r < count; r++)
+    history_rows_put(&group, &rows[r]);
+  status = history_rows_write(&group, writer, err);
+  history_rows_free(&group);
   return status;
 }

@@ -85,6 +85,27 @@ void history_cell(history_batch *batch, size_t col, size_t r, collate_cell *cell
 /* Every column of row r (unread columns are null). */
 void history_row(history_batch *batch, size_t r, collate_row *row);
 
+/* Rows gathered column by column into the vectors the writer encodes, for
+ * a row group built one row at a time: the storage is allocated once for
+ * capacity rows and reused by every group, so buffering a row costs its
+ * values rather than a whole collate_row, and later groups fault no fresh
+ * pages. Strings are borrowed: they must live until history_rows_write. */
+typedef struct history_rows {
+  const collate_type *type;
+  const parquet_schema *schema;
+  size_t count, capacity;
+  parquet_column_vector vectors[COLLATE_MAX_COLUMNS];
+  uint8_t *blocks[COLLATE_MAX_COLUMNS];
+} history_rows;
+
+cl_status history_rows_init(history_rows *rows, const collate_type *type,
+                            const parquet_schema *schema, size_t capacity, cl_error *err);
+/* Requires count < capacity. */
+void history_rows_put(history_rows *rows, const collate_row *row);
+/* Encode the rows put so far as one row group of writer; count restarts at 0. */
+cl_status history_rows_write(history_rows *rows, parquet_writer *writer, cl_error *err);
+void history_rows_free(history_rows *rows);
+
 /* Encode rows as one row group of writer (whose schema is history_schema_create's). */
 cl_status history_write_rows(parquet_writer *writer, const collate_type *type,
                              const parquet_schema *schema, const collate_row *rows,

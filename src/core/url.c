@@ -1,6 +1,6 @@
 #include "url.h"
 
-static int hex_value(char c)
+int url_hex_digit(int c)
 {
   if(c >= '0' && c <= '9')
     return c - '0';
@@ -18,8 +18,8 @@ cl_status url_decode_form(const char *text, size_t len, buf *out, cl_error *err)
     if(c == '+')
       c = ' ';
     else if(c == '%') {
-      int hi = i + 2 < len ? hex_value(text[i + 1]) : -1;
-      int lo = i + 2 < len ? hex_value(text[i + 2]) : -1;
+      int hi = i + 2 < len ? url_hex_digit((unsigned char)text[i + 1]) : -1;
+      int lo = i + 2 < len ? url_hex_digit((unsigned char)text[i + 2]) : -1;
       if(hi < 0 || lo < 0)
         return cl_fail(err, CL_ERR_FORMAT, "bad percent-encoding at byte %zu of '%.*s'",
                        i, (int)len, text);

@@ -16,6 +16,10 @@
  * followed by two hex digits fails with CL_ERR_FORMAT. Appends to out. */
 cl_status url_decode_form(const char *text, size_t len, buf *out, cl_error *err);
 
+/* The value of one hex digit of either case, or -1 when c is not one: the
+ * digits of "%XX" here and of JSON's "\uXXXX" escapes. */
+int url_hex_digit(int c);
+
 /* RFC 3986 percent-encoding: unreserved characters stay, everything else is
  * "%XX" (upper-case hex). With keep_slash, "/" stays too (object key paths). */
 cl_status url_encode(const char *text, size_t len, int keep_slash, buf *out);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/url.h"
 #include "json/arena.h"
 #include "json/json.h"
 
@@ -489,23 +490,12 @@ static cl_status copy_text(parser *ps, const void *data, size_t len, const char 
   return CL_OK;
 }
 
-static int hex_value(uint8_t c)
-{
-  if(c >= '0' && c <= '9')
-    return c - '0';
-  if(c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if(c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 static int hex4(const uint8_t *s, uint32_t *unit)
 {
   int i, v;
   *unit = 0;
   for(i = 0; i < 4; i++) {
-    v = hex_value(s[i]);
+    v = url_hex_digit(s[i]);
     if(v < 0)
       return 0;
     *unit = *unit << 4 | (uint32_t)v;

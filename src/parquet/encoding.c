@@ -108,16 +108,26 @@ static const char *rle_next_run(pq_rle_decoder *d)
   return NULL;
 }
 
+/* How many of the next n values the current run can give, starting the next
+ * run (skipping empty ones) when this one is used up. */
+static const char *rle_take(pq_rle_decoder *d, size_t n, size_t *take)
+{
+  while(!d->remaining) {
+    const char *why = rle_next_run(d);
+    if(why)
+      return why;
+  }
+  *take = d->remaining < n ? (size_t)d->remaining : n;
+  return NULL;
+}
+
 const char *pq_rle_decode(pq_rle_decoder *d, uint32_t *out, size_t n)
 {
   while(n) {
-    if(!d->remaining) {
-      const char *why = rle_next_run(d);
-      if(why)
-        return why;
-      continue;
-    }
-    size_t take = d->remaining < n ? (size_t)d->remaining : n;
+    size_t take;
+    const char *why = rle_take(d, n, &take);
+    if(why)
+      return why;
     if(d->packed) {
       int w = d->bit_width;
       for(size_t i = 0; i < take; i++)
@@ -138,13 +148,10 @@ const char *pq_rle_decode(pq_rle_decoder *d, uint32_t *out, size_t n)
 const char *pq_rle_decode_levels(pq_rle_decoder *d, uint8_t *out, size_t n, int max_level)
 {
   while(n) {
-    if(!d->remaining) {
-      const char *why = rle_next_run(d);
-      if(why)
-        return why;
-      continue;
-    }
-    size_t take = d->remaining < n ? (size_t)d->remaining : n;
+    size_t take;
+    const char *why = rle_take(d, n, &take);
+    if(why)
+      return why;
     if(d->packed) {
       int w = d->bit_width;
       for(size_t i = 0; i < take; i++) {

@@ -468,6 +468,26 @@ static cl_status page_prefix(column_read *c, cl_status status)
   return status;
 }
 
+/* Levels, or RLE booleans, behind the 4-byte little-endian length that data
+ * page v1 puts in front of them; *used counts the length too. */
+static cl_status decode_prefixed_levels(column_read *c, const char *what, const uint8_t *data,
+                                        size_t len, uint8_t *out, size_t n, size_t *used)
+{
+  if(len < 4)
+    return page_prefix(c, cl_fail(c->err, CL_ERR_FORMAT, "%s without a length", what));
+  uint32_t l = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+               (uint32_t)data[3] << 24;
+  if(l > len - 4)
+    return page_prefix(c, cl_fail(c->err, CL_ERR_FORMAT, "%s past the end of the page", what));
+  pq_rle_decoder d;
+  pq_rle_init(&d, data + 4, l, 1);
+  const char *why = pq_rle_decode_levels(&d, out, n, 1);
+  if(why)
+    return page_fail(c, CL_ERR_FORMAT, why);
+  *used = 4 + (size_t)l;
+  return CL_OK;
+}
+
 /* A block the vector keeps, or NULL after recording the failure. */
 static void *keep_block(column_read *c, size_t size)
 {
@@ -604,16 +624,7 @@ static cl_status decode_values(column_read *c, int32_t encoding, const uint8_t *
   case PQ_ENC_RLE: {
     if(s->physical != PARQUET_BOOLEAN)
       return page_fail(c, CL_ERR_UNSUPPORTED, "RLE encoding for a non-boolean column");
-    if(len < 4)
-      return page_fail(c, CL_ERR_FORMAT, "RLE booleans without a length");
-    uint32_t l = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
-                 (uint32_t)data[3] << 24;
-    if(l > len - 4)
-      return page_fail(c, CL_ERR_FORMAT, "RLE booleans past the end of the page");
-    pq_rle_decoder d;
-    pq_rle_init(&d, data + 4, l, 1);
-    why = pq_rle_decode_levels(&d, dst, k, 1);
-    break;
+    return decode_prefixed_levels(c, "RLE booleans", data, len, dst, k, &used);
   }
   case PQ_ENC_DELTA_BINARY_PACKED:
     if(s->physical != PARQUET_INT32 && s->physical != PARQUET_INT64)
@@ -715,19 +726,12 @@ static cl_status decode_data_page(column_read *c, const pq_page_header *h, parqu
     if(defined) {
       if(h->def_encoding != PQ_ENC_RLE)
         return page_fail(c, CL_ERR_UNSUPPORTED, "definition levels not RLE-encoded");
-      if(values_len < 4)
-        return page_fail(c, CL_ERR_FORMAT, "definition levels without a length");
-      uint32_t l = (uint32_t)body[0] | (uint32_t)body[1] << 8 | (uint32_t)body[2] << 16 |
-                   (uint32_t)body[3] << 24;
-      if(l > values_len - 4)
-        return page_fail(c, CL_ERR_FORMAT, "definition levels past the end of the page");
-      pq_rle_decoder d;
-      pq_rle_init(&d, body + 4, l, 1);
-      const char *why = pq_rle_decode_levels(&d, defined, n, 1);
-      if(why)
-        return page_fail(c, CL_ERR_FORMAT, why);
-      values = body + 4 + l;
-      values_len -= 4 + (size_t)l;
+      size_t used;
+      if((status = decode_prefixed_levels(c, "definition levels", body, values_len, defined, n,
+                                          &used)))
+        return status;
+      values = body + used;
+      values_len -= used;
     }
   } else {
     size_t levels = (size_t)h->def_length + (size_t)h->rep_length;

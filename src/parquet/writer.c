@@ -821,7 +821,10 @@ cl_status parquet_writer_copy_row_groups(parquet_writer *w, parquet_reader *sour
       const pq_chunk_meta *m = &src->columns[c];
       pq_chunk_out *chunk = &out->columns[c];
       uint64_t start, len;
-      pq_reader_chunk_range(source, g, c, &start, &len, err);
+      if((status = pq_reader_chunk_range(source, g, c, &start, &len, err))) {
+        w->failed = status;
+        goto done;
+      }
       int64_t delta = (int64_t)w->pos - (int64_t)start;
       chunk->type = m->type;
       chunk->encodings = m->encodings;

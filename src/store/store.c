@@ -105,6 +105,20 @@ static void fault_before_mutation(void)
   }
 }
 
+/* Checks a write's arguments and only then counts it as a mutation, so a
+ * rejected write never trips the crash-test fault. */
+static cl_status start_write(const store *s, const char *key,
+                             const store_precondition *precondition, cl_error *err)
+{
+  cl_status status = check_key(s, key, err);
+  if(!status)
+    status = check_precondition(s, key, precondition, err);
+  if(status)
+    return status;
+  fault_before_mutation();
+  return CL_OK;
+}
+
 cl_status store_head(store *s, const char *key, store_info *info, cl_error *err)
 {
   cl_status status = check_key(s, key, err);
@@ -170,12 +184,9 @@ cl_status store_put(store *s, const char *key, const void *data, size_t len,
                     const store_precondition *precondition, store_info *written,
                     cl_error *err)
 {
-  cl_status status = check_key(s, key, err);
-  if(!status)
-    status = check_precondition(s, key, precondition, err);
+  cl_status status = start_write(s, key, precondition, err);
   if(status)
     return status;
-  fault_before_mutation();
   store_info ignored;
   return s->ops->put(s, key, data, len, precondition, written ? written : &ignored, err);
 }
@@ -184,22 +195,18 @@ cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
                        const store_precondition *precondition, store_info *written,
                        cl_error *err)
 {
-  cl_status status = check_key(s, key, err);
-  if(!status)
-    status = check_precondition(s, key, precondition, err);
+  cl_status status = start_write(s, key, precondition, err);
   if(status)
     return status;
-  fault_before_mutation();
   store_info ignored;
   return s->ops->put_fd(s, key, fd, size, precondition, written ? written : &ignored, err);
 }
 
 cl_status store_delete(store *s, const char *key, cl_error *err)
 {
-  cl_status status = check_key(s, key, err);
+  cl_status status = start_write(s, key, NULL, err);
   if(status)
     return status;
-  fault_before_mutation();
   return s->ops->remove(s, key, err);
 }
 

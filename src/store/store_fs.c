@@ -196,6 +196,45 @@ static cl_status fs_head(store *s, const char *key, store_info *info, cl_error *
   return status;
 }
 
+/* Where copy_object sends an object's bytes; a failure message need not
+ * name the object, copy_object prefixes it. */
+typedef cl_status (*object_sink)(void *ctx, const void *data, size_t len, cl_error *err);
+
+/* Copies the version the open descriptor pins to a sink. Reads to EOF rather
+ * than st_size: a file dropped in by something else may still be growing. */
+static cl_status copy_object(fs_store *fs, const char *key, int fd, void *chunk, size_t chunk_cap,
+                             object_sink sink, void *sink_ctx, cl_error *err)
+{
+  for(;;) {
+    ssize_t n = read(fd, chunk, chunk_cap);
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n < 0)
+      return errno_failure(fs, key, "read", errno, err);
+    if(n == 0)
+      return CL_OK;
+    cl_status status = sink(sink_ctx, chunk, (size_t)n, err);
+    if(status) {
+      cl_error_prefix(err, "%s/%s", fs->base.name, key);
+      return status;
+    }
+    fs->base.stats.bytes_read += (uint64_t)n;
+  }
+}
+
+static cl_status append_to_buf(void *ctx, const void *data, size_t len, cl_error *err)
+{
+  buf *out = ctx;
+  if(buf_append(out, data, len))
+    return cl_fail(err, buf_status(out), "buffering: %s", cl_status_name(buf_status(out)));
+  return CL_OK;
+}
+
+static cl_status write_to_fd(void *ctx, const void *data, size_t len, cl_error *err)
+{
+  return write_fully(*(const int *)ctx, data, len, "copying to the destination file", err);
+}
+
 static cl_status fs_get(store *s, const char *key, buf *out, store_info *info, cl_error *err)
 {
   fs_store *fs = fs_of(s);
@@ -211,26 +250,8 @@ static cl_status fs_get(store *s, const char *key, buf *out, store_info *info, c
     return cl_fail(err, buf_status(out), "%s/%s: buffering %llu bytes: %s", s->name, key,
                    (unsigned long long)st.st_size, cl_status_name(buf_status(out)));
   }
-  /* Read to EOF rather than st_size: the fd pins this version, but a file
-   * dropped in by something else may still be growing. */
-  for(;;) {
-    char chunk[65536];
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n < 0) {
-      status = errno_failure(fs, key, "read", errno, err);
-      break;
-    }
-    if(n == 0)
-      break;
-    if(buf_append(out, chunk, (size_t)n)) {
-      status = cl_fail(err, buf_status(out), "%s/%s: buffering: %s", s->name, key,
-                       cl_status_name(buf_status(out)));
-      break;
-    }
-    s->stats.bytes_read += (uint64_t)n;
-  }
+  char chunk[65536];
+  status = copy_object(fs, key, fd, chunk, sizeof(chunk), append_to_buf, out, err);
   close(fd);
   return status;
 }
@@ -251,23 +272,7 @@ static cl_status fs_get_to_fd(store *s, const char *key, int out_fd, store_info 
     close(fd);
     return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", s->name, key);
   }
-  for(;;) {
-    ssize_t n = read(fd, chunk, FS_COPY_CHUNK);
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n < 0) {
-      status = errno_failure(fs, key, "read", errno, err);
-      break;
-    }
-    if(n == 0)
-      break;
-    status = write_fully(out_fd, chunk, (size_t)n, "copying to the destination file", err);
-    if(status) {
-      cl_error_prefix(err, "%s/%s", s->name, key);
-      break;
-    }
-    s->stats.bytes_read += (uint64_t)n;
-  }
+  status = copy_object(fs, key, fd, chunk, FS_COPY_CHUNK, write_to_fd, &out_fd, err);
   free(chunk);
   close(fd);
   return status;

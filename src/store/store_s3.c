@@ -706,10 +706,11 @@ static cl_status s3_read_range(store *s, const char *key, const char *etag, uint
   return CL_OK;
 }
 
-static cl_status put_once(s3_store *s3, const char *key, const void *data, size_t len,
-                          const store_precondition *precondition, store_info *written,
-                          cl_error *err)
+static cl_status s3_put(store *s, const char *key, const void *data, size_t len,
+                        const store_precondition *precondition, store_info *written,
+                        cl_error *err)
 {
+  s3_store *s3 = s3_of(s);
   char hash[DIGEST_SHA256_HEX_LEN + 1];
   digest_sha256_hex(data, len, hash);
   s3_call call;
@@ -722,13 +723,6 @@ static cl_status put_once(s3_store *s3, const char *key, const void *data, size_
   if(!status)
     fill_info(&call, len, written);
   return status;
-}
-
-static cl_status s3_put(store *s, const char *key, const void *data, size_t len,
-                        const store_precondition *precondition, store_info *written,
-                        cl_error *err)
-{
-  return put_once(s3_of(s), key, data, len, precondition, written, err);
 }
 
 /* One multipart upload: initiate, parts (each hashed, read into one part

@@ -6,7 +6,7 @@
 // narrower prefix, and the same backfill against S3 through the
 // signature-verifying proxy.
 //
-// BACKFILL_USERS (default 10) scales the bucket; 40 gives the 40 users x 2
+// BACKFILL_USERS (default 8) scales the bucket; 40 gives the 40 users x 2
 // devices x 4 log types of the issue, slower on a small machine.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +27,7 @@ function ensureBinary() {
     execFileSync('make', ['-s', 'BUILD=build/gcc', 'build/gcc/collator'], { stdio: 'inherit' });
 }
 const NOW = '2026-11-24T10:00:00Z';
-const USERS = Number(process.env.BACKFILL_USERS || 10);
+const USERS = Number(process.env.BACKFILL_USERS || 8);
 const TYPES = ['app_packages', 'call_log', 'contact_list', 'sms_log'];
 const DEVICES = ['dev-a', 'dev-b'];
 const BUCKET = 'backfill-test';

@@ -79,7 +79,6 @@ async function scenario(t, st, type) {
   const summary = `${st.name} ${type}: ${PROCESSES} processes, ${rowsWanted} rows checked in current and diff, ` +
     `${conflicts} conflicts re-applied, ${retried} process(es) re-run after giving up`;
   t.diagnostic(summary);
-  console.log(summary);
   assert.ok(conflicts > 0, 'conflicts happened');
 }
 
@@ -99,7 +98,6 @@ test('16 processes on S3 with If-Match enforced: app_packages of 16 devices', as
     await scenario(t, st, 'app_packages');
     const refused = st.stack.requests.filter((r) => r.status === 412).length;
     t.diagnostic(`conditional writes refused by the proxy (412): ${refused}`);
-    console.log(`s3: conditional writes refused by the proxy (412): ${refused}`);
     assert.ok(refused > 0);
   } finally { await st.close(); }
 });
