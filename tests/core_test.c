@@ -81,6 +81,19 @@ TEST(utc_round_trips_days)
   }
 }
 
+TEST(utc_floor_div_rounds_down)
+{
+  static const struct {
+    int64_t a, b, q;
+  } cases[] = {
+    {7, 2, 3},   {-7, 2, -4}, {7, -2, -4}, {-7, -2, 3}, {-6, 2, -3},
+    {0, 5, 0},   {-1, 1000, -1}, {-1000, 1000, -1}, {-1001, 1000, -2},
+    {INT64_MIN, 86400, INT64_MIN / 86400 - 1},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    CHECK_INT(utc_floor_div(cases[i].a, cases[i].b), cases[i].q);
+}
+
 TEST(utc_parses_iso8601)
 {
   static const struct {
@@ -134,6 +147,18 @@ TEST(url_decodes_event_keys)
     CHECK_STATUS(url_decode_form(bad[i], strlen(bad[i]), &out, &err), CL_ERR_FORMAT);
     buf_free(&out);
   }
+}
+
+TEST(url_hex_digit_values)
+{
+  static const struct {
+    int c, value;
+  } cases[] = {
+    {'0', 0}, {'9', 9}, {'a', 10}, {'f', 15}, {'A', 10}, {'F', 15},
+    {'g', -1}, {'G', -1}, {'/', -1}, {':', -1}, {'@', -1}, {'`', -1}, {0, -1}, {0xe9, -1},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    CHECK_INT(url_hex_digit(cases[i].c), cases[i].value);
 }
 
 TEST(url_encodes_rfc3986)

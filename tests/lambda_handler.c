@@ -95,6 +95,27 @@ TEST(lambda_handler_deadline_margin)
   lambda_handler_free(handler);
 }
 
+TEST(lambda_error_document_matches_runtime_format)
+{
+  static const struct {
+    cl_status status;
+    const char *message, *document;
+  } cases[] = {
+    {CL_ERR_TRANSIENT, "s3: HTTP 503",
+     "{\"errorMessage\": \"s3: HTTP 503\", \"errorType\": \"UploadFailed\"}"},
+    {CL_ERR_FORMAT, "bad \"key\"\n",
+     "{\"errorMessage\": \"bad \\\"key\\\"\\n\", \"errorType\": \"InvalidEvent\"}"},
+    {CL_ERR_USAGE, "", "{\"errorMessage\": \"\", \"errorType\": \"InvalidConfiguration\"}"},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    buf out = BUF_INIT;
+    lambda_error_document(cases[i].status, cases[i].message, &out);
+    CHECK_INT(buf_status(&out), CL_OK);
+    CHECK_STR(out.data, cases[i].document);
+    buf_free(&out);
+  }
+}
+
 static void write_file(const char *dir, const char *key, const char *text)
 {
   char path[1024];

@@ -15,9 +15,14 @@
 #include "core/buf.h"
 #include "json/json.h"
 
+/* Output is written in pieces of about this size: few system calls, and the
+ * memory held stays bounded however large the file. */
 #define OUTPUT_FLUSH_BYTES (1u << 20)
 /* Display columns a table cell may take before it is cut with an ellipsis. */
 #define TABLE_CELL_WIDTH 32
+/* The skipped-nested-columns warning names this many, enough to recognise
+ * the structure without flooding the terminal. */
+#define NESTED_NAMES_SHOWN 5
 
 typedef enum cat_format { CAT_JSONL, CAT_CSV, CAT_TABLE } cat_format;
 
@@ -123,14 +128,14 @@ static cl_status choose_columns(cat_state *state, cl_error *err)
         state->projection[state->projected++] = i;
         continue;
       }
-      if(nested < 5)
+      if(nested < NESTED_NAMES_SHOWN)
         buf_printf(&names, "%s'%s'", nested ? ", " : "", schema->columns[i].name);
       nested++;
     }
     if(nested)
       fprintf(stderr, "collator: cat: %s: skipping %zu nested column%s (%s%s)\n",
               state->options->path, nested, nested == 1 ? "" : "s",
-              names.data ? names.data : "", nested > 5 ? ", ..." : "");
+              names.data ? names.data : "", nested > NESTED_NAMES_SHOWN ? ", ..." : "");
     buf_free(&names);
     if(!state->projected && schema->column_count)
       return cl_fail(err, CL_ERR_UNSUPPORTED, "%s: no flat column to print (nested columns "
@@ -394,9 +399,10 @@ static cl_status write_table_rows(cat_state *state, size_t rows, cl_error *err)
                         state->widths[k]);
     }
     /* Padding of the last cell is noise at the end of a line. */
-    while(state->out.len && state->out.data[state->out.len - 1] == ' ')
-      state->out.len--;
-    state->out.data[state->out.len] = '\0';
+    size_t end = state->out.len;
+    while(end && state->out.data[end - 1] == ' ')
+      end--;
+    buf_truncate(&state->out, end);
     buf_putc(&state->out, '\n');
     status = flush_output(state, OUTPUT_FLUSH_BYTES, err);
     if(status)

@@ -4,6 +4,7 @@
  * uploads are collated, the response, success or failure) is what the
  * function would do with that event.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +13,6 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/utctime.h"
-#include "json/json.h"
 #include "lambda/lambda.h"
 
 /* Larger than any Lambda payload (6 MB), so every real event fits. */
@@ -28,7 +28,7 @@ static cl_status read_event(const char *path, buf *out, cl_error *err)
 {
   FILE *file = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if(!file)
-    return cl_fail(err, CL_ERR_IO, "%s: cannot open", path);
+    return cl_fail(err, CL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   char chunk[65536];
   size_t got;
   while((got = fread(chunk, 1, sizeof(chunk), file)) > 0)
@@ -47,12 +47,8 @@ static cl_status read_event(const char *path, buf *out, cl_error *err)
 static void print_error_document(cl_status status, const char *message)
 {
   buf out = BUF_INIT;
-  buf_append_str(&out, "{\"errorMessage\": ");
-  json_write_string(&out, message, strlen(message), 0);
-  buf_append_str(&out, ", \"errorType\": ");
-  const char *type = lambda_error_type(status);
-  json_write_string(&out, type, strlen(type), 0);
-  buf_append_str(&out, "}\n");
+  lambda_error_document(status, message, &out);
+  buf_putc(&out, '\n');
   if(!buf_status(&out))
     fwrite(out.data, 1, out.len, stdout);
   buf_free(&out);

@@ -1,3 +1,8 @@
+/*
+ * collator process: collate upload keys given on the command line, in
+ * order, exactly as the Lambda handler collates the keys of an event (same
+ * options from the environment, same log line per key), against any store.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -79,8 +84,10 @@ int command_process(int argc, char **argv)
   for(int i = first_key; i < argc; i++) {
     collate_result result;
     cl_error_clear(&err);
-    collate_upload(s, argv[i], &options, &result, &err);
-    if(result.outcome == COLLATE_FAILED)
+    /* The result carries the outcome and reason of a failure too, so the
+     * log line below says what went wrong; the status only decides the exit. */
+    if(collate_upload(s, argv[i], &options, &result, &err) != CL_OK ||
+       result.outcome == COLLATE_FAILED)
       failed = 1;
     buf_clear(&line);
     if(!collate_result_to_json(&result, argv[i], NULL, &line))

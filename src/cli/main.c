@@ -13,8 +13,8 @@ static const struct {
   {"event", command_event, "event [--store URL] [--now TIME] FILE|-     handle a Lambda event document"},
   {"lambda", command_lambda, "lambda                                      run the AWS Lambda runtime loop"},
   {"backfill", command_backfill, "backfill [--store URL] --prefix P [--jobs N] [--dry-run]  re-collate a prefix"},
-  {"cat", command_cat, "cat [--format jsonl|csv|table] [--columns a,b] FILE|KEY   print Parquet rows"},
-  {"schema", command_schema, "schema FILE|KEY                             print Parquet schema and metadata"},
+  {"cat", command_cat, "cat [--store URL] [--format jsonl|csv|table] [--columns a,b] FILE|KEY   print Parquet rows"},
+  {"schema", command_schema, "schema [--store URL] FILE|KEY               print Parquet schema and metadata"},
 };
 
 static void usage(FILE *out)
@@ -22,7 +22,7 @@ static void usage(FILE *out)
   fprintf(out, "usage: collator COMMAND [OPTIONS]\n\ncommands:\n");
   for(size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
     fprintf(out, "  collator %s\n", commands[i].synopsis);
-  fprintf(out, "\nA bootstrap named 'bootstrap' (or run with no arguments inside Lambda) runs 'lambda'.\n");
+  fprintf(out, "\nRun as 'bootstrap' with no arguments (the Lambda image), it runs 'lambda'.\n");
 }
 
 int main(int argc, char **argv)

@@ -1,7 +1,7 @@
 /*
  * parquet_input: opens the Parquet file that `collator cat` and `collator
  * schema` inspect, either a local path or a key in a store (--store URL),
- * behind one stream_file, and parses the options both commands share.
+ * behind one stream_file, and reports its failures the same way for both.
  *
  * A store key is read with ranged GETs pinned to the ETag seen when it was
  * opened, so the reader fetches only the footer and the column chunks it

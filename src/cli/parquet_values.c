@@ -59,11 +59,8 @@ static uint32_t load_u32le(const uint8_t *p)
 /* Floor division keeps pre-1970 instants on the right second. */
 static void timestamp_from_nanos(int64_t nanos, cell *c)
 {
-  int64_t micros = nanos / 1000, rest = nanos % 1000;
-  if(rest < 0) {
-    micros--;
-    rest += 1000;
-  }
+  int64_t micros = utc_floor_div(nanos, 1000);
+  int64_t rest = nanos - micros * 1000;
   c->kind = CELL_TIMESTAMP;
   c->v.timestamp.micros = micros;
   c->v.timestamp.nanos = (int)rest;

@@ -133,6 +133,29 @@ static cl_status unique_grow_index(unique_set *u, cl_error *err)
   return CL_OK;
 }
 
+/* Room for `ids` ids up front: a history's row count bounds its ids, and
+ * growing by doubling would copy the entries and rehash the index ~20 times
+ * for a million rows. Untouched entries cost no memory until used. */
+static cl_status unique_reserve(unique_set *u, size_t ids, cl_error *err)
+{
+  size_t slots = 1024;
+  while(slots < ids * 2)
+    slots *= 2;
+  if(ids > u->capacity) {
+    unique_entry *entries = realloc(u->entries, ids * sizeof(*entries));
+    if(!entries)
+      return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", ids);
+    u->entries = entries;
+    u->capacity = ids;
+  }
+  if(slots > u->id_mask + 1) {
+    /* unique_grow_index doubles: start it at half the wanted size. */
+    u->id_mask = slots / 2 - 1;
+    return unique_grow_index(u, err);
+  }
+  return CL_OK;
+}
+
 /* The legacy rule: a row replaces the kept one of its id unless the kept one
  * has a strictly greater ts_updated. */
 static cl_status unique_offer(unique_set *u, const uint8_t id[16], const uint8_t row_hash[16],
@@ -488,6 +511,8 @@ static cl_status load_unique_set(engine *e, history_file *current, unique_set *u
   cl_status status = CL_OK;
   history_batch_init(&batch);
   size_t groups = history_row_group_count(current);
+  if(!unique->count)
+    status = unique_reserve(unique, (size_t)history_row_count(current), err);
   for(size_t rg = 0; rg < groups && !status; rg++) {
     status = history_read_group(current, rg, columns, &batch, err);
     for(size_t r = 0; !status && r < batch.count; r++) {
@@ -858,7 +883,7 @@ static cl_status write_txt(engine *e, output_file *written, cl_error *err)
 {
   history_file current;
   history_batch batch;
-  buf text = BUF_INIT;
+  stream_fd text = {-1, "txt temp file", 0};
   collate_txt *txt = collate_txt_create(e->type, e->key.device_id);
   history_batch_init(&batch);
   memset(&current, 0, sizeof(current));
@@ -875,28 +900,29 @@ static cl_status write_txt(engine *e, output_file *written, cl_error *err)
     close(fd);
   size_t groups = status ? 0 : history_row_group_count(&current);
   for(size_t rg = 0; rg < groups && !status; rg++) {
-    status = history_read_group(&current, rg, HISTORY_ALL_COLUMNS, &batch, err);
+    status = history_read_group(&current, rg, collate_txt_columns(txt), &batch, err);
     for(size_t r = 0; !status && r < batch.count; r++) {
       collate_row row;
       history_row(&batch, r, &row);
       status = collate_txt_add_row(txt, &row, err);
     }
   }
+  /* Streamed to a temp file: an sms txt is about as large as the history. */
   if(!status)
-    status = collate_txt_finish(txt, &text, err);
-  if(!status && buf_status(&text))
-    status = cl_fail(err, buf_status(&text), "txt: out of memory");
+    status = history_temp_fd(&text.fd, err);
+  if(!status)
+    status = collate_txt_finish_to(txt, stream_sink_to_fd(&text), err);
   if(!status) {
     store_precondition always = {STORE_ALWAYS, NULL};
-    status = store_put(e->s, e->txt_key.data, text.data ? text.data : "", text.len, &always,
-                       NULL, err);
+    status = store_put_fd(e->s, e->txt_key.data, text.fd, text.written, &always, NULL, err);
     if(status)
       cl_error_prefix(err, "writing %s", e->txt_key.data);
   }
   history_close(&current);
   history_batch_free(&batch);
   collate_txt_free(txt);
-  buf_free(&text);
+  if(text.fd >= 0)
+    close(text.fd);
   return status;
 }
 
@@ -1091,6 +1117,10 @@ cl_status collate_upload(store *s, const char *key, const collate_options *optio
   } else
     result->outcome = result->new_rows || result->deleted_rows ? COLLATE_UPDATED
                                                                : COLLATE_UNCHANGED;
+  /* Rows counted before a rejection or failure were never committed; the
+   * log line and the NewRows metric must not report them. */
+  if(result->outcome == COLLATE_REJECTED || result->outcome == COLLATE_FAILED)
+    result->new_rows = result->deleted_rows = 0;
   store_get_stats(s, &after);
   result->bytes_read = after.bytes_read - before.bytes_read;
   result->bytes_written = after.bytes_written - before.bytes_written;

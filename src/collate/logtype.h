@@ -21,6 +21,7 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/stream.h"
 #include "json/json.h"
 
 #define COLLATE_MAX_COLUMNS 16
@@ -140,8 +141,14 @@ void collate_batch_date(int64_t ts_updated_micros, char dst[11]);
 typedef struct collate_txt collate_txt;
 collate_txt *collate_txt_create(const collate_type *type, const char *device_id);
 cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error *err);
+/* The columns (bit i = type column i) the txt reads from a row; the others
+ * may be left null, so a reader can skip decoding them. */
+uint32_t collate_txt_columns(const collate_txt *txt);
 /* Appends the JSON array text (json.dumps formatting, no newline) to out. */
 cl_status collate_txt_finish(collate_txt *txt, buf *out, cl_error *err);
+/* The same text written to sink in pieces, so a txt of hundreds of MB is
+ * never held whole (write_txt streams it to a temp file). */
+cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, cl_error *err);
 void collate_txt_free(collate_txt *txt);
 
 #endif

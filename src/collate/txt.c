@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/digest.h"
+#include "core/stream.h"
 #include "core/utctime.h"
 #include "logtype.h"
 
@@ -55,16 +56,28 @@ static const txt_spec specs[] = {
 typedef struct txt_entry {
   char id[DIGEST_MD5_HEX_LEN + 1];
   uint64_t first_seq, last_seq;
+  uint64_t key_prefix; /* the key's first 8 bytes big-endian, 0-padded: sorts as the key */
   int include;
   int item_null;
   int64_t item_id;
-  char *key;       /* timeline map key */
+  char *key;       /* timeline map key, in the object's allocation */
   size_t key_len;
-  char *object;    /* the rendered JSON object */
+  char *object;    /* the rendered JSON object; NULL when not included */
   size_t object_len;
 } txt_entry;
 
+/* Rendered objects live in chunks freed with the txt: one bump a row instead
+ * of a malloc and a free (a replaced version's bytes stay until then). */
+#define TXT_CHUNK_SIZE (1024 * 1024)
+
+typedef struct txt_chunk {
+  struct txt_chunk *next;
+  size_t size, used;
+  char data[];
+} txt_chunk;
+
 struct collate_txt {
+  txt_chunk *chunks;
   const collate_type *type;
   const txt_spec *spec;
   char *device_id;
@@ -112,9 +125,9 @@ void collate_txt_free(collate_txt *txt)
 {
   if(!txt)
     return;
-  for(size_t k = 0; k < txt->count; k++) {
-    free(txt->entries[k].key);
-    free(txt->entries[k].object);
+  for(txt_chunk *c = txt->chunks, *next; c; c = next) {
+    next = c->next;
+    free(c);
   }
   free(txt->entries);
   free(txt->slots);
@@ -292,6 +305,21 @@ static cl_status render_phones(collate_txt *txt, const char *text, size_t len, b
   return status;
 }
 
+/* Decimal of an int64 without printf: a txt renders several per row. */
+static cl_status append_int(buf *out, int64_t value)
+{
+  char digits[24];
+  char *end = digits + sizeof(digits), *p = end;
+  uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+  do {
+    *--p = (char)('0' + magnitude % 10);
+    magnitude /= 10;
+  } while(magnitude);
+  if(value < 0)
+    *--p = '-';
+  return buf_append(out, p, (size_t)(end - p));
+}
+
 static cl_status render_value(collate_txt *txt, const txt_field_spec *field, int column,
                               const collate_cell *cell, buf *out)
 {
@@ -304,16 +332,16 @@ static cl_status render_value(collate_txt *txt, const txt_field_spec *field, int
   case COLLATE_CELL_INT:
     if(txt->type->columns[column].kind == COLLATE_KIND_BOOL)
       return buf_append_str(out, cell->i ? "true" : "false");
-    return buf_printf(out, "%" PRId64, cell->i);
+    return append_int(out, cell->i);
   case COLLATE_CELL_TIMESTAMP:
     if(field->flags & TF_MS)
-      return buf_printf(out, "%" PRId64, timestamp_ms(cell->i));
+      return append_int(out, timestamp_ms(cell->i));
     n = utc_format_python(cell->i, text, sizeof(text));
     return json_write_string(out, text, n, 1);
   case COLLATE_CELL_BYTES:
     if(field->flags & TF_CODE) {
       if(collate_type_code(txt->type, cell->s, cell->len, &code))
-        return buf_printf(out, "%" PRId64, code);
+        return append_int(out, code);
       return buf_append(out, "null", 4);
     }
     if((field->flags & TF_PHONES) && cell->len)
@@ -331,10 +359,10 @@ static void key_part(const collate_cell *cell, int ms, buf *out)
     buf_append(out, "None", 4);
     return;
   case COLLATE_CELL_INT:
-    buf_printf(out, "%" PRId64, cell->i);
+    append_int(out, cell->i);
     return;
   case COLLATE_CELL_TIMESTAMP:
-    buf_printf(out, "%" PRId64, ms ? timestamp_ms(cell->i) : cell->i);
+    append_int(out, ms ? timestamp_ms(cell->i) : cell->i);
     return;
   case COLLATE_CELL_BYTES:
     buf_append(out, cell->s, cell->len);
@@ -342,12 +370,33 @@ static void key_part(const collate_cell *cell, int ms, buf *out)
   }
 }
 
+/* Ids are md5 hex: 16 of their characters mixed are as good as all 32, at a
+ * fraction of a byte-by-byte hash. */
 static uint64_t id_hash(const char *id)
 {
-  uint64_t h = 1469598103934665603u;
-  for(size_t k = 0; k < DIGEST_MD5_HEX_LEN; k++)
-    h = (h ^ (unsigned char)id[k]) * 1099511628211u;
-  return h;
+  uint64_t a, b;
+  memcpy(&a, id, sizeof(a));
+  memcpy(&b, id + 24, sizeof(b));
+  uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
+  return h ^ h >> 29;
+}
+
+static char *txt_alloc(collate_txt *txt, size_t len)
+{
+  txt_chunk *c = txt->chunks;
+  if(!c || c->size - c->used < len) {
+    size_t size = len > TXT_CHUNK_SIZE ? len : TXT_CHUNK_SIZE;
+    c = malloc(sizeof(*c) + size);
+    if(!c)
+      return NULL;
+    c->size = size;
+    c->used = 0;
+    c->next = txt->chunks;
+    txt->chunks = c;
+  }
+  char *p = c->data + c->used;
+  c->used += len;
+  return p;
 }
 
 static cl_status grow_index(collate_txt *txt)
@@ -411,23 +460,13 @@ static cl_status entry_for(collate_txt *txt, const collate_cell *id, txt_entry *
   return CL_OK;
 }
 
-static char *copy_out(const buf *b)
-{
-  char *copy = malloc(b->len + 1);
-  if(copy) {
-    memcpy(copy, b->data ? b->data : "", b->len);
-    copy[b->len] = '\0';
-  }
-  return copy;
-}
-
 cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error *err)
 {
   const collate_type *type = txt->type;
   const collate_cell *device = &row->cells[type->col_device_id];
   const collate_cell *deleted = &row->cells[type->col_is_deleted];
   txt_entry *entry;
-  char *object, *key = NULL;
+  char *object;
   cl_status status;
   int first = 1;
 
@@ -447,6 +486,12 @@ cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error
     entry->item_null = item->type != COLLATE_CELL_INT;
     entry->item_id = item->type == COLLATE_CELL_INT ? item->i : 0;
   }
+  entry->object = entry->key = NULL;
+  entry->object_len = entry->key_len = 0;
+  /* Only included rows are ever written: another device's or a deleted
+   * contact costs no rendering unless a later version brings it back. */
+  if(!entry->include)
+    return CL_OK;
 
   buf_clear(&txt->object);
   buf_putc(&txt->object, '{');
@@ -476,20 +521,24 @@ cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error
   }
   if(buf_status(&txt->object))
     return cl_fail(err, buf_status(&txt->object), "txt: out of memory");
-  object = copy_out(&txt->object);
-  if(txt->spec->style == TXT_TIMELINE)
-    key = copy_out(&txt->key);
-  if(!object || (txt->spec->style == TXT_TIMELINE && !key)) {
-    free(object);
-    free(key);
+  /* Object and key in one allocation: one malloc a row instead of two. */
+  size_t key_len = txt->spec->style == TXT_TIMELINE ? txt->key.len : 0;
+  object = txt_alloc(txt, txt->object.len + key_len);
+  if(!object)
     return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
-  }
-  free(entry->object);
-  free(entry->key);
+  memcpy(object, txt->object.data, txt->object.len);
   entry->object = object;
   entry->object_len = txt->object.len;
-  entry->key = key;
-  entry->key_len = key ? txt->key.len : 0;
+  if(txt->spec->style == TXT_TIMELINE) {
+    entry->key = object + txt->object.len;
+    if(key_len)
+      memcpy(entry->key, txt->key.data, key_len);
+    entry->key_len = key_len;
+    uint64_t prefix = 0;
+    for(size_t k = 0; k < 8; k++)
+      prefix = prefix << 8 | (k < key_len ? (unsigned char)entry->key[k] : 0);
+    entry->key_prefix = prefix;
+  }
   return CL_OK;
 }
 
@@ -508,6 +557,9 @@ static int by_item(const void *a, const void *b)
 static int by_key_desc(const void *a, const void *b)
 {
   const txt_entry *x = *(const txt_entry *const *)a, *y = *(const txt_entry *const *)b;
+  /* Most keys differ in their first 8 bytes: settle those without memcmp. */
+  if(x->key_prefix != y->key_prefix)
+    return x->key_prefix > y->key_prefix ? -1 : 1;
   size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
   int c = memcmp(x->key, y->key, n);
   if(c)
@@ -517,11 +569,41 @@ static int by_key_desc(const void *a, const void *b)
   return x->last_seq > y->last_seq ? -1 : x->last_seq < y->last_seq;
 }
 
-cl_status collate_txt_finish(collate_txt *txt, buf *out, cl_error *err)
+uint32_t collate_txt_columns(const collate_txt *txt)
+{
+  const collate_type *type = txt->type;
+  uint32_t columns = UINT32_C(1) << type->col_id | UINT32_C(1) << type->col_device_id |
+                     UINT32_C(1) << type->col_is_deleted;
+  for(size_t f = 0; f < txt->spec->field_count; f++)
+    if(txt->columns[f] >= 0)
+      columns |= UINT32_C(1) << txt->columns[f];
+  if(txt->col_item >= 0)
+    columns |= UINT32_C(1) << txt->col_item;
+  if(txt->col_ms >= 0)
+    columns |= UINT32_C(1) << txt->col_ms;
+  return columns;
+}
+
+/* Staging for a sink: the text goes out in pieces of about this size. */
+#define TXT_SINK_CHUNK (256 * 1024)
+
+static cl_status sink_flush(stream_sink sink, buf *pending, cl_error *err)
+{
+  cl_status status = buf_status(pending);
+  if(status)
+    return cl_fail(err, status, "txt: output buffer");
+  if(pending->len)
+    status = sink.write(sink.ctx, pending->data, pending->len, err);
+  buf_clear(pending);
+  return status;
+}
+
+cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, cl_error *err)
 {
   const txt_entry **order;
   size_t n = 0, written = 0;
-  cl_status status;
+  cl_status status = CL_OK;
+  buf pending = BUF_INIT;
 
   order = malloc((txt->count ? txt->count : 1) * sizeof(*order));
   if(!order)
@@ -533,18 +615,27 @@ cl_status collate_txt_finish(collate_txt *txt, buf *out, cl_error *err)
     qsort(order, n, sizeof(*order), by_item);
   else if(txt->spec->style == TXT_TIMELINE)
     qsort(order, n, sizeof(*order), by_key_desc);
-  buf_putc(out, '[');
-  for(size_t k = 0; k < n; k++) {
+  buf_putc(&pending, '[');
+  for(size_t k = 0; k < n && !status; k++) {
     if(txt->spec->style == TXT_TIMELINE && k && order[k]->key_len == order[k - 1]->key_len &&
        !memcmp(order[k]->key, order[k - 1]->key, order[k]->key_len))
       continue;
     if(written++)
-      buf_append(out, ", ", 2);
-    buf_append(out, order[k]->object, order[k]->object_len);
+      buf_append(&pending, ", ", 2);
+    buf_append(&pending, order[k]->object, order[k]->object_len);
+    if(pending.len >= TXT_SINK_CHUNK)
+      status = sink_flush(sink, &pending, err);
   }
-  status = buf_putc(out, ']');
+  if(!status) {
+    buf_putc(&pending, ']');
+    status = sink_flush(sink, &pending, err);
+  }
+  buf_free(&pending);
   free(order);
-  if(status)
-    return cl_fail(err, status, "txt: output buffer");
-  return CL_OK;
+  return status;
+}
+
+cl_status collate_txt_finish(collate_txt *txt, buf *out, cl_error *err)
+{
+  return collate_txt_finish_to(txt, stream_sink_to_buf(out), err);
 }

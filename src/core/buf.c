@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Most bufs hold a key, a number or a short message: one allocation of this
+ * size covers them, and doubling from it reaches large sizes in few steps. */
+#define BUF_FIRST_CAPACITY 64
+
 void buf_init(buf *b, size_t limit)
 {
   b->data = NULL;
@@ -48,7 +52,7 @@ cl_status buf_reserve(buf *b, size_t extra)
   need = b->len + extra + 1;
   if(need <= b->cap)
     return CL_OK;
-  cap = b->cap ? b->cap : 64;
+  cap = b->cap ? b->cap : BUF_FIRST_CAPACITY;
   while(cap < need)
     cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   grown = realloc(b->data, cap);

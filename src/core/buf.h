@@ -45,7 +45,8 @@ void buf_truncate(buf *b, size_t len);
 cl_status buf_status(const buf *b);
 
 /* Hand the bytes to the caller (who frees them with free()) and reset b.
- * Returns an empty string rather than NULL for an empty buffer. */
+ * Returns an empty string rather than NULL for an empty buffer, and NULL
+ * only when even that cannot be allocated. */
 char *buf_take(buf *b, size_t *len);
 
 #endif

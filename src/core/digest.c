@@ -19,10 +19,15 @@ static void to_hex(const unsigned char *raw, size_t len, char *hex)
   hex[2 * len] = '\0';
 }
 
+/* A stack context rather than MD5(): the one-shot also wipes its context
+ * (OPENSSL_cleanse), which ids and row hashes of public data do not need. */
 void digest_md5_hex(const void *data, size_t len, char hex[DIGEST_MD5_HEX_LEN + 1])
 {
   unsigned char raw[MD5_DIGEST_LENGTH];
-  MD5(data, len, raw);
+  MD5_CTX ctx;
+  MD5_Init(&ctx);
+  MD5_Update(&ctx, data, len);
+  MD5_Final(raw, &ctx);
   to_hex(raw, sizeof(raw), hex);
 }
 

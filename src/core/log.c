@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ void log_init_from_env(void)
   const char *value = getenv("COLLATOR_LOG_LEVEL");
   if(!value)
     return;
-  for(int i = 0; i < 4; i++)
+  for(size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     if(!strcmp(value, names[i]))
       threshold = (log_level)i;
 }
@@ -33,6 +34,9 @@ static void write_all(const char *data, size_t len)
 {
   while(len) {
     ssize_t n = write(STDERR_FILENO, data, len);
+    if(n < 0 && errno == EINTR)
+      continue;
+    /* Nowhere left to report a failing stderr: drop the line. */
     if(n <= 0)
       return;
     data += n;

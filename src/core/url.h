@@ -17,7 +17,7 @@
 cl_status url_decode_form(const char *text, size_t len, buf *out, cl_error *err);
 
 /* The value of one hex digit of either case, or -1 when c is not one: the
- * digits of "%XX" here and of JSON's "\uXXXX" escapes. */
+ * digits of "%XX" here, of JSON's "\uXXXX" and of XML's "&#xHH;". */
 int url_hex_digit(int c);
 
 /* RFC 3986 percent-encoding: unreserved characters stay, everything else is

@@ -33,7 +33,7 @@ void utc_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
   *day = d;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t utc_floor_div(int64_t a, int64_t b)
 {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
@@ -41,7 +41,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 void utc_civil_from_micros(int64_t micros, utc_civil *out)
 {
-  int64_t days = floor_div(micros, UTC_MICROS_PER_DAY);
+  int64_t days = utc_floor_div(micros, UTC_MICROS_PER_DAY);
   int64_t rest = micros - days * UTC_MICROS_PER_DAY;
   int64_t secs = rest / UTC_MICROS_PER_SECOND;
 

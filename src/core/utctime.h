@@ -29,6 +29,11 @@ typedef struct utc_civil {
 int64_t utc_days_from_civil(int64_t year, int month, int day);
 void utc_civil_from_days(int64_t days, int64_t *year, int *month, int *day);
 
+/* a / b rounded toward negative infinity (b != 0), so that an instant before
+ * 1970 splits into the unit it lies in (day, second, microsecond) and a
+ * non-negative remainder, where C's division would round toward zero. */
+int64_t utc_floor_div(int64_t a, int64_t b);
+
 void utc_civil_from_micros(int64_t micros, utc_civil *out);
 /* Fails with CL_ERR_LIMIT when the result does not fit in int64 microseconds. */
 cl_status utc_micros_from_civil(const utc_civil *civil, int64_t *micros);

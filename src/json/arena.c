@@ -13,16 +13,18 @@ struct json_arena_block {
   /* followed by size bytes of storage */
 };
 
+/* Storage starts 16-byte aligned (max_align_t on x86-64 and arm64), so any
+ * node type can be carved from the front of a block. */
+#define BLOCK_ALIGN ((size_t)16)
+#define BLOCK_HEADER ((sizeof(json_arena_block) + BLOCK_ALIGN - 1) & ~(BLOCK_ALIGN - 1))
+
 static char *block_storage(json_arena_block *block)
 {
-  return (char *)block + ((sizeof(json_arena_block) + 15) & ~(size_t)15);
+  return (char *)block + BLOCK_HEADER;
 }
 
-static size_t block_header(void)
-{
-  return (sizeof(json_arena_block) + 15) & ~(size_t)15;
-}
-
+/* Real elements are flat objects of a few KiB; these bound what one hostile
+ * element can cost while staying far above anything a phone uploads. */
 void json_limits_default(json_limits *limits)
 {
   limits->max_depth = 64;
@@ -87,7 +89,7 @@ cl_status json_arena_grow(json_arena *arena, size_t size, void **out)
   /* Never reserve much more than the cap still allows. */
   if(block_size > room)
     block_size = room < size ? size : room;
-  block = malloc(block_header() + block_size);
+  block = malloc(BLOCK_HEADER + block_size);
   if(!block)
     return CL_ERR_NOMEM;
   block->size = block_size;

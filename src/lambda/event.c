@@ -147,6 +147,24 @@ static cl_status add_work(decoder *d, lambda_source source, const json_value *bu
   return status;
 }
 
+/* S3 records and EventBridge details both name the object as bucket.name and
+ * object.key under one parent; `what` and `parent_name` say where in
+ * messages. */
+static cl_status add_bucket_and_key(decoder *d, lambda_source source, const json_value *parent,
+                                    const char *what, const char *parent_name,
+                                    int key_form_encoded, cl_error *err)
+{
+  const json_value *bucket = member_of_type(member_of_type(parent, "bucket", JSON_OBJECT),
+                                            "name", JSON_STRING);
+  if(!bucket)
+    return cl_fail(err, CL_ERR_FORMAT, "%s has no %s.bucket.name string", what, parent_name);
+  const json_value *key = member_of_type(member_of_type(parent, "object", JSON_OBJECT), "key",
+                                         JSON_STRING);
+  if(!key)
+    return cl_fail(err, CL_ERR_FORMAT, "%s has no %s.object.key string", what, parent_name);
+  return add_work(d, source, bucket, key, key_form_encoded, err);
+}
+
 static cl_status decode_document(decoder *d, const json_value *doc, lambda_source source,
                                  int depth, cl_error *err);
 
@@ -169,15 +187,7 @@ static cl_status decode_s3_record(decoder *d, const json_value *record, lambda_s
   const json_value *s3 = member_of_type(record, "s3", JSON_OBJECT);
   if(!s3)
     return cl_fail(err, CL_ERR_FORMAT, "S3 record has no \"s3\" object");
-  const json_value *bucket = member_of_type(member_of_type(s3, "bucket", JSON_OBJECT),
-                                            "name", JSON_STRING);
-  if(!bucket)
-    return cl_fail(err, CL_ERR_FORMAT, "S3 record has no s3.bucket.name string");
-  const json_value *key = member_of_type(member_of_type(s3, "object", JSON_OBJECT), "key",
-                                         JSON_STRING);
-  if(!key)
-    return cl_fail(err, CL_ERR_FORMAT, "S3 record has no s3.object.key string");
-  return add_work(d, source, bucket, key, 1, err);
+  return add_bucket_and_key(d, source, s3, "S3 record", "s3", 1, err);
 }
 
 /* A JSON document inside a string: an SNS Message or an SQS body. */
@@ -283,16 +293,9 @@ static cl_status decode_eventbridge(decoder *d, const json_value *doc, cl_error 
     return CL_OK;
   }
   const json_value *detail = member_of_type(doc, "detail", JSON_OBJECT);
-  const json_value *bucket = member_of_type(member_of_type(detail, "bucket", JSON_OBJECT),
-                                            "name", JSON_STRING);
-  if(!bucket)
-    return cl_fail(err, CL_ERR_FORMAT, "EventBridge event has no detail.bucket.name string");
-  const json_value *key = member_of_type(member_of_type(detail, "object", JSON_OBJECT), "key",
-                                         JSON_STRING);
-  if(!key)
-    return cl_fail(err, CL_ERR_FORMAT, "EventBridge event has no detail.object.key string");
   /* EventBridge, unlike S3 notifications, sends keys as they are. */
-  return add_work(d, LAMBDA_SOURCE_EVENTBRIDGE, bucket, key, 0, err);
+  return add_bucket_and_key(d, LAMBDA_SOURCE_EVENTBRIDGE, detail, "EventBridge event", "detail", 0,
+                            err);
 }
 
 static cl_status decode_document(decoder *d, const json_value *doc, lambda_source source,

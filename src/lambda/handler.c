@@ -112,6 +112,16 @@ const char *lambda_error_type(cl_status status)
   }
 }
 
+void lambda_error_document(cl_status status, const char *message, buf *out)
+{
+  const char *type = lambda_error_type(status);
+  buf_append_str(out, "{\"errorMessage\": ");
+  json_write_string(out, message, strlen(message), 0);
+  buf_append_str(out, ", \"errorType\": ");
+  json_write_string(out, type, strlen(type), 0);
+  buf_putc(out, '}');
+}
+
 static cl_status store_for_bucket(lambda_handler *handler, const char *bucket, store **out,
                                   cl_error *err)
 {

@@ -115,6 +115,12 @@ cl_status lambda_handle_event(lambda_handler *handler, const char *event, size_t
 /* The errorType reported for a failed invocation with this status. */
 const char *lambda_error_type(cl_status status);
 
+/* Appends the error document a failed invocation reports,
+ * {"errorMessage": message, "errorType": lambda_error_type(status)}, so
+ * `collator event` prints exactly what the runtime posts. Failures are
+ * sticky in out (core/buf.h). */
+void lambda_error_document(cl_status status, const char *message, buf *out);
+
 /* ---- runtime ---- */
 
 /* The custom runtime loop: configuration from the environment

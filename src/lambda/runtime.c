@@ -8,7 +8,6 @@
 
 #include "core/log.h"
 #include "core/utctime.h"
-#include "json/json.h"
 #include "lambda/lambda.h"
 
 #define RUNTIME_API_PATH "/2018-06-01/runtime"
@@ -164,20 +163,16 @@ static cl_status post_json(runtime *rt, const char *path, const char *body, size
   return CL_OK;
 }
 
-static cl_status post_error(runtime *rt, const char *path, const char *error_type,
+static cl_status post_error(runtime *rt, const char *path, cl_status failure,
                             const char *message, cl_error *err)
 {
   buf body = BUF_INIT;
-  buf_append_str(&body, "{\"errorMessage\": ");
-  json_write_string(&body, message, strlen(message), 0);
-  buf_append_str(&body, ", \"errorType\": ");
-  json_write_string(&body, error_type, strlen(error_type), 0);
-  buf_putc(&body, '}');
+  lambda_error_document(failure, message, &body);
   cl_status status = buf_status(&body);
   if(status)
     status = cl_fail(err, status, "runtime API: out of memory");
   else
-    status = post_json(rt, path, body.data, body.len, error_type, err);
+    status = post_json(rt, path, body.data, body.len, lambda_error_type(failure), err);
   buf_free(&body);
   return status;
 }
@@ -236,7 +231,7 @@ static void invoke_once(runtime *rt, lambda_handler *handler)
     buf_printf(&path, "/invocation/%s/error", rt->request_id);
     cl_error post_err;
     cl_error_clear(&post_err);
-    if(buf_status(&path) || post_error(rt, path.data, type, err.message, &post_err))
+    if(buf_status(&path) || post_error(rt, path.data, status, err.message, &post_err))
       log_message(LOG_ERROR, "request %s: posting the error: %s", rt->request_id,
                   post_err.message);
   }
@@ -287,7 +282,7 @@ cl_status lambda_runtime_run(cl_error *err)
   if(status) {
     cl_error post_err;
     cl_error_clear(&post_err);
-    if(post_error(&rt, "/init/error", lambda_error_type(status), err->message, &post_err))
+    if(post_error(&rt, "/init/error", status, err->message, &post_err))
       log_message(LOG_ERROR, "reporting the init error: %s", post_err.message);
     cl_error_prefix(err, "init");
     runtime_free(&rt);

@@ -3,23 +3,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/utctime.h"
 #include "parquet/parquet.h"
 
 #define NANOS_PER_DAY 86400000000000LL
 #define JULIAN_EPOCH 2440588LL
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-  int64_t q = a / b;
-  if((a % b != 0) && ((a < 0) != (b < 0)))
-    q--;
-  return q;
-}
-
 parquet_int96 parquet_int96_from_nanos(int64_t nanos_since_epoch)
 {
   parquet_int96 out;
-  int64_t day = floor_div(nanos_since_epoch, NANOS_PER_DAY);
+  int64_t day = utc_floor_div(nanos_since_epoch, NANOS_PER_DAY);
   int64_t nanos = nanos_since_epoch - day * NANOS_PER_DAY;
   uint64_t n = (uint64_t)nanos;
   uint32_t julian = (uint32_t)(day + JULIAN_EPOCH);
@@ -62,7 +55,7 @@ int64_t parquet_timestamp_micros(const parquet_column_schema *column,
     for(int i = 0; i < 4; i++)
       julian |= (uint32_t)b[8 + i] << (8 * i);
     int64_t day = (int64_t)(int32_t)julian - JULIAN_EPOCH, micros;
-    int64_t of_day = floor_div((int64_t)n, 1000);
+    int64_t of_day = utc_floor_div((int64_t)n, 1000);
     if(__builtin_mul_overflow(day, 86400000000LL, &micros) ||
        __builtin_add_overflow(micros, of_day, &micros))
       return day < 0 ? INT64_MIN : INT64_MAX;
@@ -76,7 +69,7 @@ int64_t parquet_timestamp_micros(const parquet_column_schema *column,
       return v < 0 ? INT64_MIN : INT64_MAX;
     return out;
   }
-  case PARQUET_NANOS: return floor_div(v, 1000);
+  case PARQUET_NANOS: return utc_floor_div(v, 1000);
   default: return v;
   }
 }

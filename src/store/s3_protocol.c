@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/url.h"
+
 int s3_xml_find(const char *xml, size_t len, const char *tag, size_t *pos,
                 const char **content, size_t *content_len)
 {
@@ -103,10 +105,7 @@ cl_status s3_xml_unescape(const char *text, size_t len, buf *out, cl_error *err)
       size_t d;
       for(d = 0; d < digits_len; d++) {
         char c = digits[d];
-        int v = c >= '0' && c <= '9'   ? c - '0'
-                : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                              : -1;
+        int v = hex ? url_hex_digit((unsigned char)c) : c >= '0' && c <= '9' ? c - '0' : -1;
         if(v < 0)
           break;
         cp = cp * (hex ? 16 : 10) + (unsigned long)v;

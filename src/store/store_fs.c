@@ -164,18 +164,9 @@ static cl_status read_fully(fs_store *fs, const char *key, int fd, void *dst, si
 static cl_status write_fully(int fd, const void *data, size_t len, const char *what,
                              cl_error *err)
 {
-  const char *p = data;
-  while(len) {
-    ssize_t n = write(fd, p, len);
-    if(n < 0) {
-      if(errno == EINTR)
-        continue;
-      return cl_fail(err, CL_ERR_IO, "%s: write: %s", what, strerror(errno));
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return CL_OK;
+  stream_fd out = {fd, what, 0};
+  stream_sink sink = stream_sink_to_fd(&out);
+  return sink.write(sink.ctx, data, len, err);
 }
 
 static cl_status fs_head(store *s, const char *key, store_info *info, cl_error *err)
@@ -196,46 +187,13 @@ static cl_status fs_head(store *s, const char *key, store_info *info, cl_error *
   return status;
 }
 
-/* Where copy_object sends an object's bytes; a failure message need not
- * name the object, copy_object prefixes it. */
-typedef cl_status (*object_sink)(void *ctx, const void *data, size_t len, cl_error *err);
-
-/* Copies the version the open descriptor pins to a sink. Reads to EOF rather
- * than st_size: a file dropped in by something else may still be growing. */
-static cl_status copy_object(fs_store *fs, const char *key, int fd, void *chunk, size_t chunk_cap,
-                             object_sink sink, void *sink_ctx, cl_error *err)
-{
-  for(;;) {
-    ssize_t n = read(fd, chunk, chunk_cap);
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n < 0)
-      return errno_failure(fs, key, "read", errno, err);
-    if(n == 0)
-      return CL_OK;
-    cl_status status = sink(sink_ctx, chunk, (size_t)n, err);
-    if(status) {
-      cl_error_prefix(err, "%s/%s", fs->base.name, key);
-      return status;
-    }
-    fs->base.stats.bytes_read += (uint64_t)n;
-  }
-}
-
-static cl_status append_to_buf(void *ctx, const void *data, size_t len, cl_error *err)
-{
-  buf *out = ctx;
-  if(buf_append(out, data, len))
-    return cl_fail(err, buf_status(out), "buffering: %s", cl_status_name(buf_status(out)));
-  return CL_OK;
-}
-
-static cl_status write_to_fd(void *ctx, const void *data, size_t len, cl_error *err)
-{
-  return write_fully(*(const int *)ctx, data, len, "copying to the destination file", err);
-}
-
-static cl_status fs_get(store *s, const char *key, buf *out, store_info *info, cl_error *err)
+/* GET into a sink, whose messages get the object's name in front. With
+ * `whole` (the buf behind the sink) room for the object is reserved first,
+ * so an object over the buf's cap fails before any read. The open descriptor
+ * pins the version; reading to EOF rather than st_size takes in all of a file
+ * that something else dropped in and is still writing. */
+static cl_status get_to_sink(store *s, const char *key, store_info *info, buf *whole,
+                             stream_sink sink, cl_error *err)
 {
   fs_store *fs = fs_of(s);
   struct stat st;
@@ -245,37 +203,48 @@ static cl_status fs_get(store *s, const char *key, buf *out, store_info *info, c
   if(status)
     return status;
   fill_info(&st, info);
-  if(buf_reserve(out, (size_t)st.st_size + 1)) {
+  if(whole && buf_reserve(whole, (size_t)st.st_size + 1)) {
     close(fd);
-    return cl_fail(err, buf_status(out), "%s/%s: buffering %llu bytes: %s", s->name, key,
-                   (unsigned long long)st.st_size, cl_status_name(buf_status(out)));
+    return cl_fail(err, buf_status(whole), "%s/%s: buffering %llu bytes: %s", s->name, key,
+                   (unsigned long long)st.st_size, cl_status_name(buf_status(whole)));
   }
-  char chunk[65536];
-  status = copy_object(fs, key, fd, chunk, sizeof(chunk), append_to_buf, out, err);
-  close(fd);
-  return status;
-}
-
-static cl_status fs_get_to_fd(store *s, const char *key, int out_fd, store_info *info,
-                              cl_error *err)
-{
-  fs_store *fs = fs_of(s);
-  struct stat st;
-  int fd;
-  s->stats.requests++;
-  cl_status status = open_object(fs, key, &fd, &st, err);
-  if(status)
-    return status;
-  fill_info(&st, info);
   char *chunk = malloc(FS_COPY_CHUNK);
   if(!chunk) {
     close(fd);
     return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", s->name, key);
   }
-  status = copy_object(fs, key, fd, chunk, FS_COPY_CHUNK, write_to_fd, &out_fd, err);
+  for(;;) {
+    ssize_t n = read(fd, chunk, FS_COPY_CHUNK);
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n < 0) {
+      status = errno_failure(fs, key, "read", errno, err);
+      break;
+    }
+    if(n == 0)
+      break;
+    status = sink.write(sink.ctx, chunk, (size_t)n, err);
+    if(status) {
+      cl_error_prefix(err, "%s/%s", s->name, key);
+      break;
+    }
+    s->stats.bytes_read += (uint64_t)n;
+  }
   free(chunk);
   close(fd);
   return status;
+}
+
+static cl_status fs_get(store *s, const char *key, buf *out, store_info *info, cl_error *err)
+{
+  return get_to_sink(s, key, info, out, stream_sink_to_buf(out), err);
+}
+
+static cl_status fs_get_to_fd(store *s, const char *key, int out_fd, store_info *info,
+                              cl_error *err)
+{
+  stream_fd destination = {out_fd, "copying to the destination file", 0};
+  return get_to_sink(s, key, info, NULL, stream_sink_to_fd(&destination), err);
 }
 
 static cl_status fs_reader_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)

@@ -40,6 +40,10 @@
 #define S3_MULTIPART_THRESHOLD (64ull << 20)
 #define S3_MIN_PART_SIZE (8ull << 20)
 #define S3_MAX_PARTS 10000
+/* The SDKs' "standard" retry mode makes 3 attempts; past 100 a retry loop
+ * (up to 20 s a wait) would outlive any Lambda timeout. */
+#define S3_DEFAULT_ATTEMPTS 3
+#define S3_MAX_ATTEMPTS_CAP 100
 #define S3_BACKOFF_BASE_MS 100
 #define S3_BACKOFF_CAP_MS 20000
 #define S3_ERROR_BODY_LIMIT (64 * 1024)
@@ -1142,7 +1146,8 @@ static void s3_free(store *s)
   free(s3->bucket);
   free(s3->base_url);
   free(s->name);
-  memset(&s3->credentials, 0, sizeof(s3->credentials));
+  /* explicit_bzero: a plain memset right before free may be optimised away. */
+  explicit_bzero(&s3->credentials, sizeof(s3->credentials));
   free(s3);
 }
 
@@ -1199,7 +1204,8 @@ static cl_status load_credentials(s3_store *s3, cl_error *err)
   cl_status status = buf_status(&text)
                        ? cl_fail(err, CL_ERR_NOMEM, "reading %s: out of memory", path)
                        : s3_parse_credentials(text.data, text.len, profile, c, err);
-  memset(text.data, 0, text.len);
+  if(text.data)
+    explicit_bzero(text.data, text.len);
   buf_free(&text);
   if(status) {
     cl_error_prefix(err, "%s: %s", s3->base.name, path);
@@ -1251,11 +1257,14 @@ cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
     buf_printf(&base_url, "https://%s.s3.%s.amazonaws.com", bucket, region);
   }
   const char *attempts = env("COLLATOR_S3_MAX_ATTEMPTS");
-  long max_attempts = attempts ? strtol(attempts, NULL, 10) : 3;
-  s3->max_attempts = max_attempts < 1 ? 1 : max_attempts > 100 ? 100 : (unsigned)max_attempts;
+  long max_attempts = attempts ? strtol(attempts, NULL, 10) : S3_DEFAULT_ATTEMPTS;
+  s3->max_attempts = max_attempts < 1                     ? 1
+                     : max_attempts > S3_MAX_ATTEMPTS_CAP ? S3_MAX_ATTEMPTS_CAP
+                                                          : (unsigned)max_attempts;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   s3->rng = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^ ((uint64_t)getpid() << 40);
+  /* xorshift64 sticks at zero; any odd constant will do instead. */
   if(!s3->rng)
     s3->rng = 0x9E3779B97F4A7C15ull;
   s3->multi = curl_multi_init();

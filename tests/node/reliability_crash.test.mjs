@@ -147,10 +147,10 @@ async function randomKills(t, st, { runs, seed }) {
 
 test('SIGKILL at random times during a larger upload, then replay: local store', async (t) => {
   const st = localStore();
-  try { await randomKills(t, st, { runs: 25, seed: 20261124 }); } finally { await st.close(); }
+  try { await randomKills(t, st, { runs: 12, seed: 20261124 }); } finally { await st.close(); }
 });
 
 test('SIGKILL at random times during a larger upload, then replay: S3', async (t) => {
   const st = await s3Store({ bucket: 'kills' });
-  try { await randomKills(t, st, { runs: 6, seed: 7 }); } finally { await st.close(); }
+  try { await randomKills(t, st, { runs: 5, seed: 7 }); } finally { await st.close(); }
 });

@@ -98,6 +98,8 @@ function check(c, observed) {
   e.outcomes.forEach((want, i) => {
     const got = observed.outcomes[i];
     assert.equal(got.outcome, want.outcome, `outcome[${i}]`);
+    // Rows of an upload that was not committed are never reported as new.
+    if (want.outcome === 'rejected' || want.outcome === 'failed') assert.equal(got.new_rows, 0, `new_rows[${i}]`);
     for (const field of ['rejected_entries', 'new_rows', 'coerced_nulls'])
       if (want[field] !== undefined) assert.equal(got[field], want[field], `${field}[${i}]`);
     if (want.reason !== undefined) {
