@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/progress.h"
 #include "collate/collate.h"
 #include "collate/key.h"
@@ -425,66 +426,26 @@ typedef struct backfill_args {
   int dry_run, verbose;
 } backfill_args;
 
-/* 0 to go on, else the exit status (help or usage). */
+/* CLI_PARSED to go on, else the exit status (help or usage). */
 static int parse_args(int argc, char **argv, backfill_args *a)
 {
+  const char *jobs_text = NULL;
+  const cli_option table[] = {
+    {"--store", NULL, &a->store_url, NULL},
+    {"--prefix", NULL, &a->prefix, NULL},
+    {"--jobs", NULL, &jobs_text, NULL},
+    {"--now", NULL, &a->now_text, NULL},
+    {"--dry-run", NULL, NULL, &a->dry_run},
+    {"--verbose", "-v", NULL, &a->verbose},
+  };
+  int operand;
   memset(a, 0, sizeof(*a));
-  for(int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    if(!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-      backfill_usage(stdout);
-      return -1;
-    }
-    if(!strcmp(arg, "--dry-run")) {
-      a->dry_run = 1;
-      continue;
-    }
-    if(!strcmp(arg, "--verbose") || !strcmp(arg, "-v")) {
-      a->verbose = 1;
-      continue;
-    }
-    enum { OPTION_STORE, OPTION_PREFIX, OPTION_JOBS, OPTION_NOW, OPTION_NONE };
-    static const char *const valued[OPTION_NONE] = {"--store", "--prefix", "--jobs", "--now"};
-    const char *value = NULL;
-    int which = OPTION_NONE;
-    for(int k = 0; k < OPTION_NONE; k++) {
-      size_t n = strlen(valued[k]);
-      if(!strcmp(arg, valued[k])) {
-        if(i + 1 >= argc) {
-          fprintf(stderr, "collator: backfill: %s needs a value\n", arg);
-          backfill_usage(stderr);
-          return EXIT_USAGE;
-        }
-        value = argv[++i];
-        which = k;
-        break;
-      }
-      if(!strncmp(arg, valued[k], n) && arg[n] == '=') {
-        value = arg + n + 1;
-        which = k;
-        break;
-      }
-    }
-    switch(which) {
-    case OPTION_STORE: a->store_url = value; continue;
-    case OPTION_PREFIX: a->prefix = value; continue;
-    case OPTION_NOW: a->now_text = value; continue;
-    case OPTION_JOBS: {
-      char *end = NULL;
-      errno = 0;
-      unsigned long jobs = strtoul(value, &end, 10);
-      if(errno || end == value || *end || value[0] == '-' || jobs < 1 ||
-         jobs > BACKFILL_MAX_JOBS) {
-        fprintf(stderr, "collator: backfill: --jobs '%s': expected 1..%d\n", value,
-                BACKFILL_MAX_JOBS);
-        return EXIT_USAGE;
-      }
-      a->jobs = (unsigned)jobs;
-      continue;
-    }
-    default: break;
-    }
-    fprintf(stderr, "collator: backfill: unexpected argument '%s'\n", arg);
+  int exit_status = cli_parse("backfill", argc, argv, table, sizeof(table) / sizeof(table[0]),
+                              backfill_usage, &operand);
+  if(exit_status != CLI_PARSED)
+    return exit_status;
+  if(operand < argc) {
+    fprintf(stderr, "collator: backfill: unexpected argument '%s'\n", argv[operand]);
     backfill_usage(stderr);
     return EXIT_USAGE;
   }
@@ -493,30 +454,35 @@ static int parse_args(int argc, char **argv, backfill_args *a)
     backfill_usage(stderr);
     return EXIT_USAGE;
   }
-  if(!a->jobs) {
+  if(jobs_text) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long jobs = strtoul(jobs_text, &end, 10);
+    if(errno || end == jobs_text || *end || jobs_text[0] == '-' || jobs < 1 ||
+       jobs > BACKFILL_MAX_JOBS) {
+      fprintf(stderr, "collator: backfill: --jobs '%s': expected 1..%d\n", jobs_text,
+              BACKFILL_MAX_JOBS);
+      return EXIT_USAGE;
+    }
+    a->jobs = (unsigned)jobs;
+  } else {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     a->jobs = cores < 1 ? 1 : cores > BACKFILL_MAX_JOBS ? BACKFILL_MAX_JOBS : (unsigned)cores;
   }
-  return 0;
+  return CLI_PARSED;
 }
 
 int command_backfill(int argc, char **argv)
 {
   backfill_args args;
   int exit_status = parse_args(argc, argv, &args);
-  if(exit_status)
-    return exit_status < 0 ? 0 : exit_status;
-
-  cl_error err = {0};
+  if(exit_status != CLI_PARSED)
+    return exit_status;
   collate_options options;
-  if(collate_options_from_env(&options, &err)) {
-    fprintf(stderr, "collator: backfill: %s\n", err.message);
-    return EXIT_USAGE;
-  }
-  if(args.now_text && utc_parse_iso8601(args.now_text, &options.now_micros, &err)) {
-    fprintf(stderr, "collator: backfill: --now: %s\n", err.message);
-    return EXIT_USAGE;
-  }
+  exit_status = cli_collate_options("backfill", args.now_text, &options);
+  if(exit_status != CLI_PARSED)
+    return exit_status;
+  cl_error err = {0};
 
   double started = utc_monotonic_seconds();
   store *lister = NULL;

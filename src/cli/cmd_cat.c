@@ -10,6 +10,7 @@
 #include <utf8proc.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/parquet_input.h"
 #include "cli/parquet_values.h"
 #include "core/buf.h"
@@ -53,64 +54,41 @@ static void cat_usage(FILE *to)
 }
 
 /* The exit status when the command ends here (0 after --help, 2 on a usage
- * error), or -1 to go on. */
+ * error), or CLI_PARSED to go on. */
 static int parse_options(int argc, char **argv, cat_options *options)
 {
+  const char *format = NULL;
   memset(options, 0, sizeof(*options));
-  for(int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    const char *value = NULL;
-    if(!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-      cat_usage(stdout);
-      return 0;
-    }
-    if(!strncmp(arg, "--", 2) && arg[2] && !options->path) {
-      const char *eq = strchr(arg, '=');
-      size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-      if(eq)
-        value = eq + 1;
-      else if(i + 1 < argc)
-        value = argv[++i];
-      else {
-        fprintf(stderr, "collator: cat: %s needs a value\n", arg);
-        return EXIT_USAGE;
-      }
-      if(name_len == 8 && !strncmp(arg, "--format", 8)) {
-        if(!strcmp(value, "jsonl"))
-          options->format = CAT_JSONL;
-        else if(!strcmp(value, "csv"))
-          options->format = CAT_CSV;
-        else if(!strcmp(value, "table"))
-          options->format = CAT_TABLE;
-        else {
-          fprintf(stderr, "collator: cat: unknown format '%s' (jsonl, csv, table)\n", value);
-          return EXIT_USAGE;
-        }
-      } else if(name_len == 9 && !strncmp(arg, "--columns", 9)) {
-        options->columns = value;
-      } else if(name_len == 7 && !strncmp(arg, "--store", 7)) {
-        options->store_url = value;
-      } else {
-        fprintf(stderr, "collator: cat: unknown option '%.*s'\n", (int)name_len, arg);
-        cat_usage(stderr);
-        return EXIT_USAGE;
-      }
-      continue;
-    }
-    if(!strcmp(arg, "--") && i + 1 < argc && !options->path) {
-      arg = argv[++i];
-    }
-    if(options->path) {
-      fprintf(stderr, "collator: cat: one FILE|KEY expected, got '%s' too\n", arg);
-      return EXIT_USAGE;
-    }
-    options->path = arg;
+  const cli_option table[] = {
+    {"--format", NULL, &format, NULL},
+    {"--columns", NULL, &options->columns, NULL},
+    {"--store", NULL, &options->store_url, NULL},
+  };
+  int operand;
+  int exit_status = cli_parse("cat", argc, argv, table, sizeof(table) / sizeof(table[0]),
+                              cat_usage, &operand);
+  if(exit_status != CLI_PARSED)
+    return exit_status;
+  if(!format || !strcmp(format, "jsonl"))
+    options->format = CAT_JSONL;
+  else if(!strcmp(format, "csv"))
+    options->format = CAT_CSV;
+  else if(!strcmp(format, "table"))
+    options->format = CAT_TABLE;
+  else {
+    fprintf(stderr, "collator: cat: unknown format '%s' (jsonl, csv, table)\n", format);
+    return EXIT_USAGE;
   }
-  if(!options->path) {
+  if(operand >= argc) {
     cat_usage(stderr);
     return EXIT_USAGE;
   }
-  return -1;
+  if(operand + 1 < argc) {
+    fprintf(stderr, "collator: cat: one FILE|KEY expected, got '%s' too\n", argv[operand + 1]);
+    return EXIT_USAGE;
+  }
+  options->path = argv[operand];
+  return CLI_PARSED;
 }
 
 static cl_status choose_columns(cat_state *state, cl_error *err)
@@ -469,9 +447,9 @@ static cl_status cat_row_groups(cat_state *state, cl_error *err)
 int command_cat(int argc, char **argv)
 {
   cat_options options;
-  int usage = parse_options(argc, argv, &options);
-  if(usage >= 0)
-    return usage;
+  int exit_status = parse_options(argc, argv, &options);
+  if(exit_status != CLI_PARSED)
+    return exit_status;
 
   cl_error err;
   cl_error_clear(&err);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/utctime.h"
@@ -18,10 +19,11 @@
 /* Larger than any Lambda payload (6 MB), so every real event fits. */
 #define EVENT_MAX_BYTES ((size_t)64 << 20)
 
-static int usage(void)
+static void event_usage(FILE *to)
 {
-  fprintf(stderr, "usage: collator event [--store URL] [--now TIME] FILE|-\n");
-  return EXIT_USAGE;
+  fprintf(to, "usage: collator event [--store URL] [--now TIME] FILE|-\n"
+              "Handle one Lambda event document as the function would; the response goes\n"
+              "to stdout. Exit 0 when the invocation would succeed, 1 when it would fail.\n");
 }
 
 static cl_status read_event(const char *path, buf *out, cl_error *err)
@@ -56,24 +58,22 @@ static void print_error_document(cl_status status, const char *message)
 
 int command_event(int argc, char **argv)
 {
-  const char *store_url = NULL, *now = NULL, *path = NULL;
-  for(int i = 1; i < argc; i++) {
-    if(!strcmp(argv[i], "--store") && i + 1 < argc)
-      store_url = argv[++i];
-    else if(!strcmp(argv[i], "--now") && i + 1 < argc)
-      now = argv[++i];
-    else if(!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      usage();
-      return 0;
-    } else if(argv[i][0] == '-' && argv[i][1] != '\0')
-      return usage();
-    else if(path)
-      return usage();
-    else
-      path = argv[i];
+  const char *store_url = NULL, *now = NULL;
+  const cli_option table[] = {
+    {"--store", NULL, &store_url, NULL},
+    {"--now", NULL, &now, NULL},
+  };
+  int operand;
+  int exit_status = cli_parse("event", argc, argv, table, sizeof(table) / sizeof(table[0]),
+                              event_usage, &operand);
+  if(exit_status != CLI_PARSED)
+    return exit_status;
+  if(operand != argc - 1) {
+    fprintf(stderr, "collator: event: one event FILE (or - for stdin) expected\n");
+    event_usage(stderr);
+    return EXIT_USAGE;
   }
-  if(!path)
-    return usage();
+  const char *path = argv[operand];
 
   cl_error err;
   cl_error_clear(&err);
@@ -107,7 +107,7 @@ int command_event(int argc, char **argv)
   if(!status)
     status = lambda_handle_event(handler, event.data ? event.data : "", event.len,
                                  &(lambda_invocation){NULL, 0}, &response, &outcome, &err);
-  int exit_status = 0;
+  exit_status = 0;
   if(status) {
     log_message(LOG_ERROR, "event %s: %s", path, err.message);
     print_error_document(status, err.message);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "collate/collate.h"
 #include "core/log.h"
 #include "core/utctime.h"
@@ -27,52 +28,25 @@ static void process_usage(FILE *out)
 int command_process(int argc, char **argv)
 {
   const char *store_url = NULL, *now_text = NULL;
-  int first_key = argc;
-  for(int i = 1; i < argc; i++) {
-    if(!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      process_usage(stdout);
-      return 0;
-    }
-    if(!strcmp(argv[i], "--store") || !strcmp(argv[i], "--now")) {
-      if(i + 1 >= argc) {
-        fprintf(stderr, "collator: process: %s needs a value\n", argv[i]);
-        process_usage(stderr);
-        return EXIT_USAGE;
-      }
-      if(!strcmp(argv[i], "--store"))
-        store_url = argv[++i];
-      else
-        now_text = argv[++i];
-      continue;
-    }
-    if(!strcmp(argv[i], "--")) {
-      first_key = i + 1;
-      break;
-    }
-    if(argv[i][0] == '-' && argv[i][1]) {
-      fprintf(stderr, "collator: process: unknown option '%s'\n", argv[i]);
-      process_usage(stderr);
-      return EXIT_USAGE;
-    }
-    first_key = i;
-    break;
-  }
+  const cli_option table[] = {
+    {"--store", NULL, &store_url, NULL},
+    {"--now", NULL, &now_text, NULL},
+  };
+  int first_key;
+  int exit_status = cli_parse("process", argc, argv, table, sizeof(table) / sizeof(table[0]),
+                              process_usage, &first_key);
+  if(exit_status != CLI_PARSED)
+    return exit_status;
   if(first_key >= argc) {
     fprintf(stderr, "collator: process: no upload key given\n");
     process_usage(stderr);
     return EXIT_USAGE;
   }
-
-  cl_error err = {0};
   collate_options options;
-  if(collate_options_from_env(&options, &err)) {
-    fprintf(stderr, "collator: process: %s\n", err.message);
-    return EXIT_USAGE;
-  }
-  if(now_text && utc_parse_iso8601(now_text, &options.now_micros, &err)) {
-    fprintf(stderr, "collator: process: --now: %s\n", err.message);
-    return EXIT_USAGE;
-  }
+  exit_status = cli_collate_options("process", now_text, &options);
+  if(exit_status != CLI_PARSED)
+    return exit_status;
+  cl_error err = {0};
   store *s = NULL;
   cl_status status = store_open(store_url, &s, &err);
   if(status) {

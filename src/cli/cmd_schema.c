@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/parquet_input.h"
 #include "cli/parquet_values.h"
 #include "core/buf.h"
@@ -169,41 +170,24 @@ static void append_schema(buf *out, const char *name, parquet_reader *reader)
 
 int command_schema(int argc, char **argv)
 {
-  const char *store_url = NULL, *path = NULL;
-  for(int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
-    if(!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-      schema_usage(stdout);
-      return 0;
-    }
-    if(!strcmp(arg, "--store") || !strncmp(arg, "--store=", 8)) {
-      if(arg[7] == '=')
-        store_url = arg + 8;
-      else if(i + 1 < argc)
-        store_url = argv[++i];
-      else {
-        fprintf(stderr, "collator: schema: --store needs a value\n");
-        return EXIT_USAGE;
-      }
-      continue;
-    }
-    if(!strcmp(arg, "--") && i + 1 < argc)
-      arg = argv[++i];
-    else if(arg[0] == '-' && arg[1]) {
-      fprintf(stderr, "collator: schema: unknown option '%s'\n", arg);
-      schema_usage(stderr);
-      return EXIT_USAGE;
-    }
-    if(path) {
-      fprintf(stderr, "collator: schema: one FILE|KEY expected, got '%s' too\n", arg);
-      return EXIT_USAGE;
-    }
-    path = arg;
-  }
-  if(!path) {
+  const char *store_url = NULL;
+  const cli_option table[] = {
+    {"--store", NULL, &store_url, NULL},
+  };
+  int operand;
+  int exit_status = cli_parse("schema", argc, argv, table, sizeof(table) / sizeof(table[0]),
+                              schema_usage, &operand);
+  if(exit_status != CLI_PARSED)
+    return exit_status;
+  if(operand >= argc) {
     schema_usage(stderr);
     return EXIT_USAGE;
   }
+  if(operand + 1 < argc) {
+    fprintf(stderr, "collator: schema: one FILE|KEY expected, got '%s' too\n", argv[operand + 1]);
+    return EXIT_USAGE;
+  }
+  const char *path = argv[operand];
 
   cl_error err;
   cl_error_clear(&err);
@@ -215,7 +199,7 @@ int command_schema(int argc, char **argv)
   }
   buf out = BUF_INIT;
   append_schema(&out, parquet_input_name(input), parquet_input_reader(input));
-  int exit_status = 0;
+  exit_status = 0;
   if(buf_status(&out)) {
     fprintf(stderr, "collator: schema: %s: out of memory\n", parquet_input_name(input));
     exit_status = EXIT_PROCESSING_FAILED;

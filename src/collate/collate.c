@@ -907,6 +907,10 @@ static cl_status write_txt(engine *e, output_file *written, cl_error *err)
       status = collate_txt_add_row(txt, &row, err);
     }
   }
+  /* The decoded columns are done with: release them before the text is
+   * produced, the peak of memory. */
+  history_batch_free(&batch);
+  history_close(&current);
   /* Streamed to a temp file: an sms txt is about as large as the history. */
   if(!status)
     status = history_temp_fd(&text.fd, err);
@@ -994,9 +998,12 @@ static cl_status attempt(engine *e, cl_error *err)
 
 static void backoff(unsigned attempt)
 {
-  static unsigned seed;
+  /* Per thread: backfill workers collate concurrently, and a shared seed
+   * would be a data race; the stack address differs per thread, so workers
+   * that conflict with each other do not back off in lockstep. */
+  static _Thread_local unsigned seed;
   if(!seed)
-    seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)&attempt;
   unsigned cap = BACKOFF_BASE_MS << (attempt < 8 ? attempt : 8);
   if(cap > BACKOFF_CAP_MS)
     cap = BACKOFF_CAP_MS;

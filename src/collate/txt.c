@@ -504,8 +504,10 @@ cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error
     if(!first)
       buf_append(&txt->object, ", ", 2);
     first = 0;
-    json_write_string(&txt->object, field->key, strlen(field->key), 1);
-    buf_append(&txt->object, ": ", 2);
+    /* The keys are plain ASCII names: json.dumps writes them as they are. */
+    buf_putc(&txt->object, '"');
+    buf_append(&txt->object, field->key, strlen(field->key));
+    buf_append(&txt->object, "\": ", 3);
     status = render_value(txt, field, column, cell, &txt->object);
     if(status)
       return cl_fail(err, status, "txt: rendering %s failed", field->key);
