@@ -53,18 +53,23 @@ static const txt_spec specs[] = {
   {COLLATE_APP_PACKAGES, TXT_DEVICE_BY_FIRST_SEEN, NULL, NULL, 1, {{"package_name", 0}}},
 };
 
+/* One a history id, so kept small (88 bytes): a million-row history holds
+ * a million of them. */
 typedef struct txt_entry {
-  char id[DIGEST_MD5_HEX_LEN + 1];
+  char id[DIGEST_MD5_HEX_LEN]; /* hex, no NUL; all zero for a row without an id */
   uint64_t first_seq, last_seq;
   uint64_t key_prefix; /* the key's first 8 bytes big-endian, 0-padded: sorts as the key */
-  int include;
-  int item_null;
   int64_t item_id;
-  char *key;       /* timeline map key, in the object's allocation */
-  size_t key_len;
-  char *object;    /* the rendered JSON object; NULL when not included */
-  size_t object_len;
+  char *object;        /* the rendered JSON object, then the timeline map key; NULL
+                        * when not included */
+  uint32_t object_len, key_len;
+  uint8_t include, item_null;
 } txt_entry;
+
+static const char *entry_key(const txt_entry *entry)
+{
+  return entry->object + entry->object_len;
+}
 
 /* Rendered objects live in chunks freed with the txt: one bump a row instead
  * of a malloc and a free (a replaced version's bytes stay until then). */
@@ -486,7 +491,7 @@ cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error
     entry->item_null = item->type != COLLATE_CELL_INT;
     entry->item_id = item->type == COLLATE_CELL_INT ? item->i : 0;
   }
-  entry->object = entry->key = NULL;
+  entry->object = NULL;
   entry->object_len = entry->key_len = 0;
   /* Only included rows are ever written: another device's or a deleted
    * contact costs no rendering unless a later version brings it back. */
@@ -523,22 +528,23 @@ cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error
   }
   if(buf_status(&txt->object))
     return cl_fail(err, buf_status(&txt->object), "txt: out of memory");
-  /* Object and key in one allocation: one malloc a row instead of two. */
+  /* Object and key side by side in the chunks: the key is found after the object. */
   size_t key_len = txt->spec->style == TXT_TIMELINE ? txt->key.len : 0;
+  if(txt->object.len > UINT32_MAX || key_len > UINT32_MAX)
+    return cl_fail(err, CL_ERR_LIMIT, "txt: a row of %zu bytes", txt->object.len);
   object = txt_alloc(txt, txt->object.len + key_len);
   if(!object)
     return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
   memcpy(object, txt->object.data, txt->object.len);
   entry->object = object;
-  entry->object_len = txt->object.len;
+  entry->object_len = (uint32_t)txt->object.len;
   if(txt->spec->style == TXT_TIMELINE) {
-    entry->key = object + txt->object.len;
     if(key_len)
-      memcpy(entry->key, txt->key.data, key_len);
-    entry->key_len = key_len;
+      memcpy(object + txt->object.len, txt->key.data, key_len);
+    entry->key_len = (uint32_t)key_len;
     uint64_t prefix = 0;
     for(size_t k = 0; k < 8; k++)
-      prefix = prefix << 8 | (k < key_len ? (unsigned char)entry->key[k] : 0);
+      prefix = prefix << 8 | (k < key_len ? (unsigned char)txt->key.data[k] : 0);
     entry->key_prefix = prefix;
   }
   return CL_OK;
@@ -563,7 +569,7 @@ static int by_key_desc(const void *a, const void *b)
   if(x->key_prefix != y->key_prefix)
     return x->key_prefix > y->key_prefix ? -1 : 1;
   size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-  int c = memcmp(x->key, y->key, n);
+  int c = memcmp(entry_key(x), entry_key(y), n);
   if(c)
     return -c;
   if(x->key_len != y->key_len)
@@ -620,7 +626,7 @@ cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, cl_error *er
   buf_putc(&pending, '[');
   for(size_t k = 0; k < n && !status; k++) {
     if(txt->spec->style == TXT_TIMELINE && k && order[k]->key_len == order[k - 1]->key_len &&
-       !memcmp(order[k]->key, order[k - 1]->key, order[k]->key_len))
+       !memcmp(entry_key(order[k]), entry_key(order[k - 1]), order[k]->key_len))
       continue;
     if(written++)
       buf_append(&pending, ", ", 2);

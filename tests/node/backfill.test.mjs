@@ -15,9 +15,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
 import { collatorBin } from './lib/collator.mjs';
-import { startS3Stack } from './lib/s3stack.mjs';
+import { startS3Stack, s3rverRequest, encodeKey } from './lib/s3stack.mjs';
 
 const BIN = collatorBin;
 
@@ -279,23 +278,6 @@ test('a failing group fails the run (exit 1) and leaves its later uploads', asyn
 
 // ---- S3 -------------------------------------------------------------------
 
-function s3Request(stack, method, pathAndQuery, body) {
-  return new Promise((resolve, reject) => {
-    const url = new URL(stack.s3rverEndpoint);
-    const req = http.request({ host: url.hostname, port: url.port, method, path: pathAndQuery,
-      headers: body ? { 'content-length': body.length } : {} }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const data = Buffer.concat(chunks);
-        if (res.statusCode >= 300) reject(new Error(`${method} ${pathAndQuery}: ${res.statusCode} ${data}`));
-        else resolve(data);
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 // A few requests at a time: s3rver is one process, and seeding hundreds of
 // objects one by one would dominate the test's run time.
@@ -303,7 +285,6 @@ async function inBatches(items, fn, width = 16) {
   for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
 }
 
-const encodeKey = (key) => key.split('/').map(encodeURIComponent).join('/');
 
 async function s3Objects(stack, prefix) {
   const keys = [];
@@ -311,13 +292,13 @@ async function s3Objects(stack, prefix) {
   do {
     const query = `list-type=2&prefix=${encodeURIComponent(prefix)}` +
       (token ? `&continuation-token=${encodeURIComponent(token)}` : '');
-    const xml = (await s3Request(stack, 'GET', `/${BUCKET}?${query}`)).toString('utf8');
+    const xml = (await s3rverRequest(stack, 'GET', `/${BUCKET}?${query}`)).toString('utf8');
     for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g))
       keys.push(m[1].replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&apos;', "'"));
     token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? /<NextContinuationToken>([^<]*)</.exec(xml)[1] : null;
   } while (token);
   const found = new Map();
-  await inBatches(keys, async (key) => { found.set(key, await s3Request(stack, 'GET', `/${BUCKET}/${encodeKey(key)}`)); });
+  await inBatches(keys, async (key) => { found.set(key, await s3rverRequest(stack, 'GET', `/${BUCKET}/${encodeKey(key)}`)); });
   return found;
 }
 
@@ -327,7 +308,7 @@ test('the same backfill against S3 gives byte-identical outputs', async () => {
     // Uploads go straight to s3rver: the test seeds the bucket, the collator
     // alone goes through the verifying proxy.
     await inBatches([...bucket.keys, 'uploads/users/abc/serial-0/dev-a/app_packages/x.json'], (key) =>
-      s3Request(stack, 'PUT', `/${BUCKET}/${encodeKey(key)}`, readFileSync(path.join(source, key))));
+      s3rverRequest(stack, 'PUT', `/${BUCKET}/${encodeKey(key)}`, readFileSync(path.join(source, key))));
     const r = await run(['backfill', '--store', `s3://${BUCKET}`, '--prefix', 'uploads/users/', '--jobs', '4', '--now', NOW], stack.env);
     assert.equal(r.status, 0, r.stderr);
     const s = summaryOf(r);

@@ -12,9 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
 import { collatorBin } from './lib/collator.mjs';
-import { startS3Stack } from './lib/s3stack.mjs';
+import { startS3Stack, s3rverRequest, encodeKey, unescapeXml } from './lib/s3stack.mjs';
 
 const BIN = collatorBin;
 
@@ -103,46 +102,26 @@ function localStore(dir) {
   };
 }
 
-function s3Request(stack, method, pathAndQuery, body) {
-  return new Promise((resolve, reject) => {
-    const url = new URL(stack.s3rverEndpoint);
-    const req = http.request({ host: url.hostname, port: url.port, method, path: pathAndQuery,
-      headers: body ? { 'content-length': body.length } : {} }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const data = Buffer.concat(chunks);
-        if (res.statusCode >= 300) reject(new Error(`${method} ${pathAndQuery}: ${res.statusCode} ${data}`));
-        else resolve(data);
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
-const encodeKey = (key) => key.split('/').map(encodeURIComponent).join('/');
-const unescapeXml = (s) => s.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"')
-  .replaceAll('&apos;', "'").replaceAll('&amp;', '&');
 
 // The test seeds uploads and reads outputs straight from s3rver, so that the
 // proxy's request log holds the collator's requests alone.
 function s3Store(stack, env = {}) {
   return {
     name: 's3',
-    put: (key, body) => s3Request(stack, 'PUT', `/${BUCKET}/${encodeKey(key)}`, Buffer.from(body)),
+    put: (key, body) => s3rverRequest(stack, 'PUT', `/${BUCKET}/${encodeKey(key)}`, Buffer.from(body)),
     process: (now, keys) => run(['process', '--store', `s3://${BUCKET}`, '--now', now, ...keys], { ...stack.env, ...env }),
     async outputs() {
       const keys = [];
       let token = null;
       do {
         const query = `list-type=2&prefix=collated_logs%2F${token ? `&continuation-token=${encodeURIComponent(token)}` : ''}`;
-        const xml = (await s3Request(stack, 'GET', `/${BUCKET}?${query}`)).toString('utf8');
+        const xml = (await s3rverRequest(stack, 'GET', `/${BUCKET}?${query}`)).toString('utf8');
         for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(unescapeXml(m[1]));
         token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? unescapeXml(/<NextContinuationToken>([^<]*)</.exec(xml)[1]) : null;
       } while (token);
       const found = new Map();
-      for (const key of keys) found.set(key, await s3Request(stack, 'GET', `/${BUCKET}/${encodeKey(key)}`));
+      for (const key of keys) found.set(key, await s3rverRequest(stack, 'GET', `/${BUCKET}/${encodeKey(key)}`));
       return found;
     },
   };

@@ -16,9 +16,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
 import { collatorBin, parseJsonLines } from './collator.mjs';
-import { startS3Stack } from './s3stack.mjs';
+import { startS3Stack, s3rverRequest, encodeKey, unescapeXml } from './s3stack.mjs';
 
 export const BIN = collatorBin;
 
@@ -88,27 +87,7 @@ export function localStore() {
   };
 }
 
-function s3Request(stack, method, pathAndQuery, body) {
-  return new Promise((resolve, reject) => {
-    const url = new URL(stack.s3rverEndpoint);
-    const req = http.request({ host: url.hostname, port: url.port, method, path: pathAndQuery,
-      headers: body ? { 'content-length': body.length } : {} }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const data = Buffer.concat(chunks);
-        if (res.statusCode >= 300) reject(new Error(`${method} ${pathAndQuery}: ${res.statusCode} ${data}`));
-        else resolve(data);
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
-const encodeKey = (key) => key.split('/').map(encodeURIComponent).join('/');
-const unescapeXml = (s) => s.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"')
-  .replaceAll('&apos;', "'").replaceAll('&amp;', '&');
 
 export async function s3Store({ bucket = 'reliability', faults = [], seed = 1 } = {}) {
   const stack = await startS3Stack({ bucket, faults, seed });
@@ -117,24 +96,24 @@ export async function s3Store({ bucket = 'reliability', faults = [], seed = 1 } 
     stack,
     url: `s3://${bucket}`,
     env: stack.env,
-    put: (key, body) => s3Request(stack, 'PUT', `/${bucket}/${encodeKey(key)}`, Buffer.from(body)),
+    put: (key, body) => s3rverRequest(stack, 'PUT', `/${bucket}/${encodeKey(key)}`, Buffer.from(body)),
     process: (now, keys, env = {}, opts = {}) =>
       run(['process', '--store', `s3://${bucket}`, '--now', now, ...keys], { ...stack.env, ...env }, opts),
     async outputs() {
       const keys = await this.list('collated_logs/');
       const found = new Map();
-      for (const key of keys) found.set(key, await s3Request(stack, 'GET', `/${bucket}/${encodeKey(key)}`));
+      for (const key of keys) found.set(key, await s3rverRequest(stack, 'GET', `/${bucket}/${encodeKey(key)}`));
       return found;
     },
     async reset() {
-      for (const key of await this.list('')) await s3Request(stack, 'DELETE', `/${bucket}/${encodeKey(key)}`);
+      for (const key of await this.list('')) await s3rverRequest(stack, 'DELETE', `/${bucket}/${encodeKey(key)}`);
     },
     async list(prefix) {
       const keys = [];
       let token = null;
       do {
         const query = `list-type=2&prefix=${encodeURIComponent(prefix)}${token ? `&continuation-token=${encodeURIComponent(token)}` : ''}`;
-        const xml = (await s3Request(stack, 'GET', `/${bucket}?${query}`)).toString('utf8');
+        const xml = (await s3rverRequest(stack, 'GET', `/${bucket}?${query}`)).toString('utf8');
         for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(unescapeXml(m[1]));
         token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? unescapeXml(/<NextContinuationToken>([^<]*)</.exec(xml)[1]) : null;
       } while (token);
@@ -162,14 +141,5 @@ export const currentKey = (type, user) => `collated_logs/current/${type}/user=${
 export const diffKey = (type, day, user) => `collated_logs/diff/${type}/ts_update=${day}/user=${user}/logs.parquet`;
 export const txtKey = (type, user, device) => `collated_logs/user-${user}/device-${device}/collated_${type}.txt`;
 
-// A seeded PRNG (mulberry32) so that random schedules repeat.
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A seeded PRNG (mulberry32, the proxy's) so that random schedules repeat.
+export { prng } from './s3proxy.mjs';

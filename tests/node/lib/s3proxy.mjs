@@ -23,7 +23,7 @@ const errorXml = (code, message, resource) =>
   `<Resource>${resource}</Resource><RequestId>s3proxy</RequestId></Error>`;
 
 // mulberry32: small, seedable, good enough to pick which requests fail.
-function prng(seed) {
+export function prng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -15,6 +15,7 @@
 // the test process for listings longer than one page, and the test must
 // then never block the event loop (no execFileSync).
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -117,3 +118,30 @@ export async function startS3Stack({ bucket = 'test-bucket', faults = [], seed =
     },
   };
 }
+
+// Straight to s3rver, unsigned and past the proxy: tests seed uploads and
+// read outputs this way so that the proxy's request log holds the
+// collator's requests alone. Resolves with the body; rejects on >= 300.
+export function s3rverRequest(stack, method, pathAndQuery, body) {
+  return new Promise((resolve, reject) => {
+    const url = new URL(stack.s3rverEndpoint);
+    const req = http.request({ host: url.hostname, port: url.port, method, path: pathAndQuery,
+      headers: body ? { 'content-length': body.length } : {} }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const data = Buffer.concat(chunks);
+        if (res.statusCode >= 300) reject(new Error(`${method} ${pathAndQuery}: ${res.statusCode} ${data}`));
+        else resolve(data);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// A key as a URL path (each segment percent-encoded, "/" kept).
+export const encodeKey = (key) => key.split('/').map(encodeURIComponent).join('/');
+// The five XML entities of ListObjectsV2 keys.
+export const unescapeXml = (s) => s.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"')
+  .replaceAll('&apos;', "'").replaceAll('&amp;', '&');
