@@ -74,6 +74,8 @@ typedef struct gen_case {
   size_t rows_per_group;
   const gen_column *columns;
   size_t column_count;
+  int micros;                   /* INT96 timestamps written as INT64 MICROS instead,
+                                   as COLLATOR_TIMESTAMP=micros does */
 } gen_case;
 
 /* ---- PRNG (splitmix64) ---- */
@@ -562,6 +564,12 @@ static int write_case(const char *dir, const gen_case *c)
     fprintf(stderr, "parquet_gen: out of memory\n");
     exit(1);
   }
+  gen_column case_columns[32];
+  for(size_t i = 0; i < c->column_count; i++) {
+    case_columns[i] = c->columns[i];
+    if(c->micros && case_columns[i].type == GEN_TS_INT96)
+      case_columns[i].type = GEN_TS_MICROS;
+  }
   cl_error_clear(&err);
   snprintf(path, sizeof(path), "%s/%s.parquet", dir, c->name);
   FILE *file = fopen(path, "wb");
@@ -571,7 +579,7 @@ static int write_case(const char *dir, const gen_case *c)
   }
   file_sink sink = {file, path};
   for(size_t i = 0; i < c->column_count; i++) {
-    column_schema(&c->columns[i], &columns[i]);
+    column_schema(&case_columns[i], &columns[i]);
     buf_init(&values[i], 0);
     buf_putc(&values[i], '[');
   }
@@ -591,7 +599,7 @@ static int write_case(const char *dir, const gen_case *c)
   for(size_t g = 0; !status && g < c->row_groups; g++) {
     parquet_column_vector cols[32];
     for(size_t i = 0; i < c->column_count; i++) {
-      fill_vector(&c->columns[i], c->rows_per_group, &vectors[i], &values[i]);
+      fill_vector(&case_columns[i], c->rows_per_group, &vectors[i], &values[i]);
       cols[i] = vectors[i].vector;
     }
     status = parquet_writer_add_row_group(writer, c->rows_per_group, cols, &err);
@@ -615,12 +623,12 @@ static int write_case(const char *dir, const gen_case *c)
              c->row_groups);
   for(size_t i = 0; i < c->column_count; i++)
     buf_printf(&line, "%s{\"name\": \"%s\", \"type\": \"%s\", \"optional\": %s}", i ? ", " : "",
-               c->columns[i].name, gen_type_names[c->columns[i].type],
-               c->columns[i].optional ? "true" : "false");
+               case_columns[i].name, gen_type_names[case_columns[i].type],
+               case_columns[i].optional ? "true" : "false");
   buf_append_str(&line, "], \"values\": {");
   for(size_t i = 0; i < c->column_count; i++) {
     buf_putc(&values[i], ']');
-    buf_printf(&line, "%s\"%s\": ", i ? ", " : "", c->columns[i].name);
+    buf_printf(&line, "%s\"%s\": ", i ? ", " : "", case_columns[i].name);
     buf_append(&line, values[i].data, values[i].len);
     buf_free(&values[i]);
   }
@@ -693,24 +701,6 @@ static const gen_column sms_columns[] = {
   {"datetime", GEN_TS_INT96, 1, NULLS_SOME, CARD_HIGH},
 };
 
-/* The same with COLLATOR_TIMESTAMP=micros. */
-static const gen_column sms_micros_columns[] = {
-  {"user_id", GEN_INT64, 1, NULLS_NONE, CARD_LOW},
-  {"device_id", GEN_STRING, 1, NULLS_NONE, CARD_LOW},
-  {"id", GEN_STRING, 1, NULLS_NONE, CARD_HIGH},
-  {"row_hash", GEN_STRING, 1, NULLS_NONE, CARD_HIGH},
-  {"is_deleted", GEN_BOOL, 1, NULLS_NONE, CARD_LOW},
-  {"ts_updated", GEN_TS_MICROS, 1, NULLS_NONE, CARD_LOW},
-  {"message_body", GEN_BINARY, 1, NULLS_SOME, CARD_HIGH},
-  {"body_hash", GEN_STRING, 1, NULLS_SOME, CARD_HIGH},
-  {"sms_type", GEN_STRING, 1, NULLS_SOME, CARD_LOW},
-  {"thread_id", GEN_INT64, 1, NULLS_SOME, CARD_LOW},
-  {"contact_id", GEN_INT64, 1, NULLS_SOME, CARD_HIGH},
-  {"item_id", GEN_INT64, 1, NULLS_SOME, CARD_HIGH},
-  {"sms_address", GEN_STRING, 1, NULLS_SOME, CARD_LOW},
-  {"normalized_sms_address", GEN_STRING, 1, NULLS_SOME, CARD_LOW},
-  {"datetime", GEN_TS_MICROS, 1, NULLS_SOME, CARD_HIGH},
-};
 
 /* What legacy pyarrow files hold besides our own types. */
 static const gen_column logical_columns[] = {
@@ -726,7 +716,9 @@ static const gen_column logical_columns[] = {
 };
 
 #define CASE(name, codec, dict, dict_limit, page, groups, rows, cols) \
-  {name, codec, dict, dict_limit, page, groups, rows, cols, COUNT(cols)}
+  {name, codec, dict, dict_limit, page, groups, rows, cols, COUNT(cols), 0}
+#define CASE_MICROS(name, codec, dict, dict_limit, page, groups, rows, cols) \
+  {name, codec, dict, dict_limit, page, groups, rows, cols, COUNT(cols), 1}
 
 static const gen_case cases[] = {
   CASE("mixed_none", PARQUET_CODEC_NONE, 1, 0, 0, 1, 600, mixed_columns),
@@ -747,9 +739,9 @@ static const gen_case cases[] = {
   CASE("single_row", PARQUET_CODEC_SNAPPY, 1, 0, 0, 1, 1, mixed_columns),
   CASE("zero_row_groups", PARQUET_CODEC_SNAPPY, 1, 0, 0, 0, 0, mixed_columns),
   CASE("sms_int96_snappy", PARQUET_CODEC_SNAPPY, 1, 0, 0, 2, 1000, sms_columns),
-  CASE("sms_micros_snappy", PARQUET_CODEC_SNAPPY, 1, 0, 0, 2, 1000, sms_micros_columns),
+  CASE_MICROS("sms_micros_snappy", PARQUET_CODEC_SNAPPY, 1, 0, 0, 2, 1000, sms_columns),
   CASE("sms_int96_gzip", PARQUET_CODEC_GZIP, 1, 0, 0, 1, 1000, sms_columns),
-  CASE("sms_micros_zstd", PARQUET_CODEC_ZSTD, 1, 0, 0, 1, 1000, sms_micros_columns),
+  CASE_MICROS("sms_micros_zstd", PARQUET_CODEC_ZSTD, 1, 0, 0, 1, 1000, sms_columns),
   CASE("sms_int96_none", PARQUET_CODEC_NONE, 1, 0, 0, 1, 1000, sms_columns),
   CASE("logical_snappy", PARQUET_CODEC_SNAPPY, 1, 0, 0, 2, 500, logical_columns),
   CASE("logical_plain_zstd", PARQUET_CODEC_ZSTD, 0, 0, 1024, 1, 800, logical_columns),
