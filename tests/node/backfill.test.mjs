@@ -10,12 +10,12 @@
 // devices x 4 log types of the issue, slower on a small machine.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { collatorBin } from './lib/collator.mjs';
+import { collatorBin, spawnCollator } from './lib/collator.mjs';
 import { startS3Stack, s3rverRequest, encodeKey } from './lib/s3stack.mjs';
 
 const BIN = collatorBin;
@@ -35,19 +35,8 @@ let scratch;
 let source;  // the generated uploads alone, copied for each run
 let bucket;  // what the generator made: keys, expected counts
 
-// Run the collator without blocking the event loop (the S3 proxy lives in
-// this process).
-function run(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+// The S3 proxy lives in this process: never block the event loop.
+const run = spawnCollator;
 
 const jsonLines = (text) => text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 const summaryOf = (r) => {

@@ -6,7 +6,7 @@
 //
 // The binary is process.env.COLLATOR_BIN, default build/gcc/collator
 // relative to the repository root (the tests run from there).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 export const collatorBin = path.resolve(process.env.COLLATOR_BIN || 'build/gcc/collator');
@@ -94,4 +94,26 @@ export function parseJsonLossless(text) {
 
 export function parseJsonLines(text) {
   return text.split('\n').filter((line) => line.length).map(parseJsonLossless);
+}
+
+// Run the collator without blocking the event loop (tests that run an S3
+// proxy or a Runtime API server in their own process need that). Resolves
+// with status, signal, stdout, stderr and `lines`, the per-upload JSON log
+// lines of stderr; killAfterMs sends SIGKILL after that long.
+export function spawnCollator(args, env = {}, { killAfterMs } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(collatorBin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timer;
+    if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      const lines = stderr.split('\n').filter((l) => l.startsWith('{"key"')).map((l) => JSON.parse(l));
+      resolve({ status, signal, stdout, stderr, lines });
+    });
+  });
 }

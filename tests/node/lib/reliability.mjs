@@ -12,34 +12,17 @@
 //
 // Uploads are seeded and outputs read straight from s3rver, so the proxy's
 // request log (st.stack.requests) holds the collator's requests alone.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { collatorBin, parseJsonLines } from './collator.mjs';
+import { collatorBin, parseJsonLines, spawnCollator } from './collator.mjs';
 import { startS3Stack, s3rverRequest, encodeKey, unescapeXml } from './s3stack.mjs';
 
 export const BIN = collatorBin;
 
-// Run the collator; resolves with status, signal, stdout, stderr and the JSON
-// result lines of stderr. killAfterMs sends SIGKILL after that long.
-export function run(args, env = {}, { killAfterMs } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timer;
-    if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      const lines = stderr.split('\n').filter((l) => l.startsWith('{"key"')).map((l) => JSON.parse(l));
-      resolve({ status, signal, stdout, stderr, lines });
-    });
-  });
-}
+// Run the collator (see spawnCollator in collator.mjs).
+export const run = spawnCollator;
 
 export function localStore() {
   const dir = mkdtempSync(path.join(tmpdir(), 'reliability-'));
