@@ -160,12 +160,15 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
     return res.statusCode === 200 ? stripQuotes(res.headers.etag) : null;
   }
 
+  // The whole body, or a rejection when the client went away before sending
+  // all of it (S3 never stores a body that was cut short).
   function readBody(req) {
     return new Promise((resolve, reject) => {
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => resolve(Buffer.concat(chunks)));
       req.on('error', reject);
+      req.on('close', () => { if (!req.complete) reject(new Error('client closed before the body was complete')); });
     });
   }
 
@@ -190,7 +193,7 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
     record.signatureOk = verdict.ok;
     const hashHeader = req.headers['x-amz-content-sha256'];
     const hexHash = /^[0-9a-f]{64}$/.test(hashHeader || '');
-    // Bodies with a real hash are checked (and buffered); streamed ones pass through.
+    // Bodies with a real hash are buffered here and checked against it.
     let body = null;
     if (hexHash || !verdict.ok) body = await readBody(req);
     if (!verdict.ok) return reply(res, record, 403, verdict.code, verdict.message, path);
@@ -212,6 +215,18 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
       } else if (fault.type === '503') {
         if (body === null) await readBody(req);
         return reply(res, record, 503, 'SlowDown', 'Please reduce your request rate.', path);
+      }
+    }
+
+    // A streamed (UNSIGNED-PAYLOAD) body is forwarded only once it is all
+    // here: piped through, a client killed mid-upload would leave s3rver a
+    // truncated object where S3 would store nothing.
+    if (body === null && (req.method === 'PUT' || req.method === 'POST')) {
+      try {
+        body = await readBody(req);
+      } catch {
+        record.status = -1;
+        return;
       }
     }
 
