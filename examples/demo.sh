@@ -37,10 +37,7 @@ echo "== outputs"
 show_parquet() {
   echo
   echo "== $1"
-  if "$bin" cat "$out/$1" 2>/dev/null; then
-    return
-  fi
-  echo "(collator cat not available; $(wc -c <"$out/$1") bytes of Parquet)"
+  "$bin" cat "$out/$1"
 }
 show_parquet collated_logs/current/app_packages/user=100/logs.parquet
 show_parquet collated_logs/diff/app_packages/ts_update=2025-11-22/user=100/logs.parquet
