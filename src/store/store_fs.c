@@ -110,10 +110,12 @@ static cl_status errno_failure(fs_store *fs, const char *key, const char *what, 
   return cl_fail(err, CL_ERR_IO, "%s/%s: %s: %s", fs->base.name, key, what, strerror(error));
 }
 
-/* Open an object for reading; a directory at the key is not an object. */
+/* Open an object for reading (one store request); a directory at the key is
+ * not an object. */
 static cl_status open_object(fs_store *fs, const char *key, int *fd_out, struct stat *st,
                              cl_error *err)
 {
+  fs->base.stats.requests++;
   buf path = BUF_INIT;
   cl_status status = object_path(fs, key, &path, err);
   if(status) {
@@ -198,7 +200,6 @@ static cl_status get_to_sink(store *s, const char *key, store_info *info, buf *w
   fs_store *fs = fs_of(s);
   struct stat st;
   int fd;
-  s->stats.requests++;
   cl_status status = open_object(fs, key, &fd, &st, err);
   if(status)
     return status;
@@ -279,7 +280,6 @@ static cl_status fs_reader_open(store *s, const char *key, store_reader **out,
   fs_store *fs = fs_of(s);
   struct stat st;
   int fd;
-  s->stats.requests++;
   cl_status status = open_object(fs, key, &fd, &st, err);
   if(status)
     return status;
@@ -308,7 +308,6 @@ static cl_status fs_read_range(store *s, const char *key, const char *etag, uint
   fs_store *fs = fs_of(s);
   struct stat st;
   int fd;
-  s->stats.requests++;
   cl_status status = open_object(fs, key, &fd, &st, err);
   if(status)
     return status;
