@@ -71,6 +71,24 @@ TEST(utc_formats_like_python_str)
   }
 }
 
+TEST(utc_formats_iso8601_with_fixed_fraction)
+{
+  static const struct {
+    int64_t micros;
+    const char *iso;
+  } vectors[] = {
+    {0, "1970-01-01T00:00:00.000000Z"},
+    {INT64_C(1763710000000123), "2025-11-21T07:26:40.000123Z"},
+    {INT64_C(-1), "1969-12-31T23:59:59.999999Z"},
+    {INT64_C(253402300799999999), "9999-12-31T23:59:59.999999Z"},
+  };
+  for(size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+    char text[28];
+    CHECK_INT(utc_format_iso8601(vectors[i].micros, text, sizeof(text)), strlen(vectors[i].iso));
+    CHECK_STR(text, vectors[i].iso);
+  }
+}
+
 TEST(utc_round_trips_days)
 {
   for(int64_t days = -800000; days < 800000; days += 997) {

@@ -18,10 +18,14 @@ void progress_start(progress *p, FILE *out, int interactive, const char *unit,
   p->last_drawn = now;
 }
 
-/* "1:02:03" or "2:03"; "?" until a rate is known. */
+/* Longer than this (about four months) is an ETA from a rate measured over
+ * too few uploads, not a forecast. */
+#define PROGRESS_MAX_SECONDS 1e7
+
+/* "1:02:03" or "2:03"; "?" for a duration that means nothing. */
 static void format_duration(double seconds, char *dst, size_t cap)
 {
-  if(seconds < 0 || seconds > 1e7) {
+  if(seconds < 0 || seconds > PROGRESS_MAX_SECONDS) {
     snprintf(dst, cap, "?");
     return;
   }

@@ -25,10 +25,19 @@
 #define ROW_GROUP_ROWS 65536
 /* More row groups than this in one file and the small ones get merged. */
 #define COMPACT_ROW_GROUPS 64
+/* Read-modify-write rounds when COLLATOR_MAX_ATTEMPTS is unset (README). */
+#define DEFAULT_MAX_ATTEMPTS 8
+/* Full-jitter backoff after a lost conditional write (CL_ERR_CONFLICT): the
+ * first retry waits up to 10 ms, so a quick rival costs little, and no wait
+ * exceeds 2 s, so max_attempts bounds the total. backoff() stops doubling
+ * once 10 << 8 has passed the cap, before the shift could overflow. */
 #define BACKOFF_BASE_MS 10
 #define BACKOFF_CAP_MS 2000
 
 /* ---- digests: ids and row hashes as 16 bytes -------------------------- */
+
+/* An md5 in raw bytes: half the memory of its hex in the sets below. */
+#define DIGEST_LEN (DIGEST_MD5_HEX_LEN / 2)
 
 static int hex_nibble(char c)
 {
@@ -41,13 +50,13 @@ static int hex_nibble(char c)
 
 /* Ids and row hashes are 32 lower-case hex characters; anything else (a
  * hand-edited or damaged history) is hashed so it still has a stable key. */
-static void cell_digest(const collate_cell *cell, uint8_t out[16])
+static void cell_digest(const collate_cell *cell, uint8_t out[DIGEST_LEN])
 {
   const char *s = cell->type == COLLATE_CELL_BYTES ? cell->s : "";
   size_t len = cell->type == COLLATE_CELL_BYTES ? cell->len : 0;
-  if(len == 32) {
+  if(len == DIGEST_MD5_HEX_LEN) {
     int ok = 1;
-    for(size_t i = 0; i < 16 && ok; i++) {
+    for(size_t i = 0; i < DIGEST_LEN && ok; i++) {
       int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
       ok = hi >= 0 && lo >= 0;
       out[i] = (uint8_t)(hi << 4 | lo);
@@ -57,7 +66,7 @@ static void cell_digest(const collate_cell *cell, uint8_t out[16])
   }
   char hex[DIGEST_MD5_HEX_LEN + 1];
   digest_md5_hex(s, len, hex);
-  for(size_t i = 0; i < 16; i++)
+  for(size_t i = 0; i < DIGEST_LEN; i++)
     out[i] = (uint8_t)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
   out[0] ^= 0x80; /* keep it apart from a hex id with the same bytes */
 }
@@ -74,8 +83,8 @@ static uint64_t digest_slot(const uint8_t *d)
 enum { ENTRY_DELETED = 1, ENTRY_THIS_DEVICE = 2, ENTRY_SEEN = 4 };
 
 typedef struct unique_entry {
-  uint8_t id[16];
-  uint8_t row_hash[16];
+  uint8_t id[DIGEST_LEN];
+  uint8_t row_hash[DIGEST_LEN];
   int64_t ts_updated;
   uint32_t row_group;
   uint32_t row : 29;   /* within its row group; 48 bytes an id keeps 1M ids near 50 MB */
@@ -102,7 +111,7 @@ static void unique_free(unique_set *u)
   memset(u, 0, sizeof(*u));
 }
 
-static long unique_find(const unique_set *u, const uint8_t id[16])
+static long unique_find(const unique_set *u, const uint8_t id[DIGEST_LEN])
 {
   if(!u->by_id)
     return -1;
@@ -110,7 +119,7 @@ static long unique_find(const unique_set *u, const uint8_t id[16])
     uint32_t e = u->by_id[slot];
     if(!e)
       return -1;
-    if(!memcmp(u->entries[e - 1].id, id, 16))
+    if(!memcmp(u->entries[e - 1].id, id, DIGEST_LEN))
       return (long)e - 1;
   }
 }
@@ -158,9 +167,9 @@ static cl_status unique_reserve(unique_set *u, size_t ids, cl_error *err)
 
 /* The legacy rule: a row replaces the kept one of its id unless the kept one
  * has a strictly greater ts_updated. */
-static cl_status unique_offer(unique_set *u, const uint8_t id[16], const uint8_t row_hash[16],
-                              int64_t ts_updated, uint32_t row_group, uint32_t row,
-                              uint32_t flags, cl_error *err)
+static cl_status unique_offer(unique_set *u, const uint8_t id[DIGEST_LEN],
+                              const uint8_t row_hash[DIGEST_LEN], int64_t ts_updated,
+                              uint32_t row_group, uint32_t row, uint32_t flags, cl_error *err)
 {
   if(row > UNIQUE_MAX_ROW)
     return cl_fail(err, CL_ERR_LIMIT, "row group of more than %u rows", UNIQUE_MAX_ROW);
@@ -169,11 +178,11 @@ static cl_status unique_offer(unique_set *u, const uint8_t id[16], const uint8_t
     unique_entry *e = &u->entries[found];
     if(e->ts_updated > ts_updated)
       return CL_OK;
-    memcpy(e->row_hash, row_hash, 16);
+    memcpy(e->row_hash, row_hash, DIGEST_LEN);
     e->ts_updated = ts_updated;
     e->row_group = row_group;
     e->row = row & UNIQUE_MAX_ROW;
-    e->flags = flags & 7;
+    e->flags = flags & (ENTRY_DELETED | ENTRY_THIS_DEVICE | ENTRY_SEEN);
     return CL_OK;
   }
   if(u->count >= UINT32_MAX - 1)
@@ -192,12 +201,12 @@ static cl_status unique_offer(unique_set *u, const uint8_t id[16], const uint8_t
       return status;
   }
   unique_entry *e = &u->entries[u->count];
-  memcpy(e->id, id, 16);
-  memcpy(e->row_hash, row_hash, 16);
+  memcpy(e->id, id, DIGEST_LEN);
+  memcpy(e->row_hash, row_hash, DIGEST_LEN);
   e->ts_updated = ts_updated;
   e->row_group = row_group;
   e->row = row & UNIQUE_MAX_ROW;
-  e->flags = flags & 7;
+  e->flags = flags & (ENTRY_DELETED | ENTRY_THIS_DEVICE | ENTRY_SEEN);
   size_t slot = digest_slot(id) & u->id_mask;
   while(u->by_id[slot])
     slot = (slot + 1) & u->id_mask;
@@ -226,7 +235,7 @@ static cl_status unique_index_hashes(unique_set *u, cl_error *err)
   return CL_OK;
 }
 
-static int unique_has_hash(const unique_set *u, const uint8_t row_hash[16])
+static int unique_has_hash(const unique_set *u, const uint8_t row_hash[DIGEST_LEN])
 {
   if(!u->by_hash)
     return 0;
@@ -234,7 +243,7 @@ static int unique_has_hash(const unique_set *u, const uint8_t row_hash[16])
     uint32_t e = u->by_hash[slot];
     if(!e)
       return 0;
-    if(!memcmp(u->entries[e - 1].row_hash, row_hash, 16))
+    if(!memcmp(u->entries[e - 1].row_hash, row_hash, DIGEST_LEN))
       return 1;
   }
 }
@@ -242,7 +251,7 @@ static int unique_has_hash(const unique_set *u, const uint8_t row_hash[16])
 /* ---- (id, row_hash) pairs already appended from this upload ----------- */
 
 typedef struct pair_set {
-  uint8_t (*keys)[32];
+  uint8_t (*keys)[2 * DIGEST_LEN];
   uint8_t *used;
   size_t count, mask;
 } pair_set;
@@ -255,12 +264,12 @@ static void pair_set_free(pair_set *p)
 }
 
 /* Adds the pair; *added is 0 when it was already there. */
-static cl_status pair_set_add(pair_set *p, const uint8_t id[16], const uint8_t row_hash[16],
-                              int *added, cl_error *err)
+static cl_status pair_set_add(pair_set *p, const uint8_t id[DIGEST_LEN],
+                              const uint8_t row_hash[DIGEST_LEN], int *added, cl_error *err)
 {
   if((p->count + 1) * 2 > (p->mask ? p->mask + 1 : 0)) {
     size_t slots = p->mask ? (p->mask + 1) * 2 : 1024;
-    uint8_t(*keys)[32] = malloc(slots * sizeof(*keys));
+    uint8_t(*keys)[2 * DIGEST_LEN] = malloc(slots * sizeof(*keys));
     uint8_t *used = calloc(slots, 1);
     if(!keys || !used) {
       free(keys);
@@ -273,7 +282,7 @@ static cl_status pair_set_add(pair_set *p, const uint8_t id[16], const uint8_t r
       size_t slot = digest_slot(p->keys[i]) & (slots - 1);
       while(used[slot])
         slot = (slot + 1) & (slots - 1);
-      memcpy(keys[slot], p->keys[i], 32);
+      memcpy(keys[slot], p->keys[i], sizeof(keys[slot]));
       used[slot] = 1;
     }
     free(p->keys);
@@ -282,18 +291,18 @@ static cl_status pair_set_add(pair_set *p, const uint8_t id[16], const uint8_t r
     p->used = used;
     p->mask = slots - 1;
   }
-  uint8_t key[32];
-  memcpy(key, id, 16);
-  memcpy(key + 16, row_hash, 16);
+  uint8_t key[2 * DIGEST_LEN];
+  memcpy(key, id, DIGEST_LEN);
+  memcpy(key + DIGEST_LEN, row_hash, DIGEST_LEN);
   size_t slot = digest_slot(key) & p->mask;
   while(p->used[slot]) {
-    if(!memcmp(p->keys[slot], key, 32)) {
+    if(!memcmp(p->keys[slot], key, sizeof(key))) {
       *added = 0;
       return CL_OK;
     }
     slot = (slot + 1) & p->mask;
   }
-  memcpy(p->keys[slot], key, 32);
+  memcpy(p->keys[slot], key, sizeof(key));
   p->used[slot] = 1;
   p->count++;
   *added = 1;
@@ -517,7 +526,7 @@ static cl_status load_unique_set(engine *e, history_file *current, unique_set *u
     status = history_read_group(current, rg, columns, &batch, err);
     for(size_t r = 0; !status && r < batch.count; r++) {
       collate_cell id_cell, hash_cell, ts, deleted, device;
-      uint8_t id[16], row_hash[16];
+      uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
       history_cell(&batch, (size_t)t->col_id, r, &id_cell);
       history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
       history_cell(&batch, (size_t)t->col_ts_updated, r, &ts);
@@ -727,7 +736,7 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
       result->rejected_entries++;
       continue;
     }
-    uint8_t id[16], row_hash[16];
+    uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
     cell_digest(&row.cells[t->col_id], id);
     cell_digest(&row.cells[t->col_row_hash], row_hash);
     long found = unique_find(unique, id);
@@ -789,7 +798,7 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
     for(size_t rg = 0; rg < groups && !status; rg++) {
       status = history_read_group(&diff, rg, columns, &batch, err);
       for(size_t r = 0; !status && r < batch.count; r++) {
-        uint8_t id[16], row_hash[16];
+        uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
         collate_cell id_cell, hash_cell, ts;
         history_cell(&batch, (size_t)t->col_id, r, &id_cell);
         history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
@@ -820,14 +829,14 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
         status = history_read_group(spool, rg, COLUMN_BIT(t->col_id) |
                                     COLUMN_BIT(t->col_row_hash), &batch, err);
         for(size_t r = 0; !status && r < batch.count && !replays; r++) {
-          uint8_t id[16], row_hash[16];
+          uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
           collate_cell id_cell, hash_cell;
           history_cell(&batch, (size_t)t->col_id, r, &id_cell);
           history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
           cell_digest(&id_cell, id);
           cell_digest(&hash_cell, row_hash);
           long found = unique_find(&latest, id);
-          replays = found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, 16);
+          replays = found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, DIGEST_LEN);
         }
       }
       if(!status && !replays) {
@@ -839,13 +848,13 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
     if(!status)
       status = history_read_group(spool, rg, HISTORY_ALL_COLUMNS, &batch, err);
     for(size_t r = 0; !status && r < batch.count; r++) {
-      uint8_t id[16], row_hash[16];
+      uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
       collate_row row;
       history_row(&batch, r, &row);
       cell_digest(&row.cells[t->col_id], id);
       cell_digest(&row.cells[t->col_row_hash], row_hash);
       long found = unique_find(&latest, id);
-      if(found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, 16))
+      if(found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, DIGEST_LEN))
         continue;
       status = row_buffer_add(&out.buffer, &row, err);
       appended++;
@@ -1017,17 +1026,16 @@ static cl_status write_rejected_record(engine *e, const char *reason, cl_status 
 {
   buf key = BUF_INIT, body = BUF_INIT;
   char ts[40];
-  utc_civil civil;
-  utc_civil_from_micros(e->options->now_micros, &civil);
-  snprintf(ts, sizeof(ts), "%04lld-%02d-%02dT%02d:%02d:%02d.%06dZ", (long long)civil.year,
-           civil.month, civil.day, civil.hour, civil.minute, civil.second, civil.microsecond);
-  collate_key_rejected(e->upload_key, strlen(e->upload_key), e->options->now_micros, &key);
+  utc_format_iso8601(e->options->now_micros, ts, sizeof(ts));
+  cl_status status = collate_key_rejected(e->upload_key, strlen(e->upload_key),
+                                         e->options->now_micros, &key);
   buf_append_str(&body, "{\"key\": ");
   json_write_string(&body, e->upload_key, strlen(e->upload_key), 1);
   buf_append_str(&body, ", \"reason\": ");
   json_write_string(&body, reason, strlen(reason), 1);
   buf_printf(&body, ", \"status\": \"%s\", \"ts\": \"%s\"}", cl_status_name(why), ts);
-  cl_status status = buf_status(&key) ? buf_status(&key) : buf_status(&body);
+  if(!status)
+    status = buf_status(&body);
   if(status)
     cl_fail(err, status, "rejected record: out of memory");
   else {
@@ -1095,7 +1103,7 @@ cl_status collate_upload(store *s, const char *key, const collate_options *optio
     if(buf_status(&e.current_key) || buf_status(&e.diff_key) || buf_status(&e.txt_key))
       status = cl_fail(err, CL_ERR_NOMEM, "output keys: out of memory");
   }
-  unsigned max_attempts = options->max_attempts ? options->max_attempts : 8;
+  unsigned max_attempts = options->max_attempts ? options->max_attempts : DEFAULT_MAX_ATTEMPTS;
   while(!status || (status == CL_ERR_CONFLICT && !e.rejected)) {
     if(result->attempts >= max_attempts)
       break;
@@ -1179,7 +1187,7 @@ cl_status collate_options_from_env(collate_options *options, cl_error *err)
   if(status)
     return status;
   options->limits.max_depth = (size_t)v;
-  status = env_u64("COLLATOR_MAX_ATTEMPTS", 8, &v, err);
+  status = env_u64("COLLATOR_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, &v, err);
   if(status)
     return status;
   options->max_attempts = v ? (unsigned)v : 1;

@@ -1,6 +1,7 @@
 #include "collate/history.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,13 +67,17 @@ void history_schema_free(parquet_schema *schema)
 
 cl_status history_temp_fd(int *fd, cl_error *err)
 {
-  const char *dir = getenv("TMPDIR");
-  char path[4096];
-  snprintf(path, sizeof(path), "%s/collator-XXXXXX", dir && *dir ? dir : "/tmp");
+  const char *tmpdir = getenv("TMPDIR");
+  const char *dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+  char path[PATH_MAX];
+  int len = snprintf(path, sizeof(path), "%s/collator-XXXXXX", dir);
+  if(len < 0 || (size_t)len >= sizeof(path))
+    return cl_fail(err, CL_ERR_IO, "temp file in %s: directory name too long", dir);
   *fd = mkstemp(path);
   if(*fd < 0)
-    return cl_fail(err, CL_ERR_IO, "temp file in %s: %s", dir && *dir ? dir : "/tmp",
-                   strerror(errno));
+    return cl_fail(err, CL_ERR_IO, "temp file in %s: %s", dir, strerror(errno));
+  /* Unlinked at once: the file lives only as long as the descriptor, so a
+   * crash leaves nothing behind in TMPDIR. */
   unlink(path);
   return CL_OK;
 }

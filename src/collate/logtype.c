@@ -397,8 +397,8 @@ static int has_lone_surrogate(const char *s, size_t len)
   return 0;
 }
 
-/* The md5 of a pre-image joined from values; 0 when it cannot be encoded
- * (a lone surrogate: the legacy UnicodeEncodeError). */
+/* The md5 of a pre-image joined from values; *encodable is 0 when the
+ * pre-image holds a lone surrogate (the legacy UnicodeEncodeError). */
 static cl_status hash_join(collate_scratch *scratch, const hash_field *fields, size_t count,
                            const pyval *values, char hex[DIGEST_MD5_HEX_LEN + 1],
                            int *encodable)
@@ -461,6 +461,27 @@ static cl_status keep_text(collate_scratch *scratch, pyval *v)
   v->s = copy;
   v->len = scratch->text.len;
   return CL_OK;
+}
+
+/* The id and row_hash columns: the md5 hex of their joined pre-image, kept
+ * in the scratch; rejects the entry (CL_OK) when the pre-image holds a lone
+ * surrogate. */
+static cl_status derive_digest(collate_scratch *scratch, const hash_field *fields, size_t count,
+                               const pyval *values, const char *column, pyval *digest,
+                               collate_entry_outcome *outcome)
+{
+  char hex[DIGEST_MD5_HEX_LEN + 1];
+  int encodable;
+  cl_status status = hash_join(scratch, fields, count, values, hex, &encodable);
+  if(status)
+    return status;
+  if(!encodable) {
+    reject(outcome, "%s: a lone surrogate cannot be encoded%s", column, "");
+    return CL_OK;
+  }
+  buf_clear(&scratch->text);
+  buf_append(&scratch->text, hex, DIGEST_MD5_HEX_LEN);
+  return keep_text(scratch, digest);
 }
 
 /* Evaluate the first-pass rule of column c. Returns CL_OK (with the entry
@@ -738,8 +759,6 @@ cl_status collate_entry_to_row(const collate_type *type, const json_value *entry
   const json_value *raw[MAX_KEYS] = {0};
   pyval values[COLLATE_MAX_COLUMNS];
   int owned[COLLATE_MAX_COLUMNS] = {0};
-  char hex[DIGEST_MD5_HEX_LEN + 1];
-  int encodable;
   cl_status status;
 
   memset(outcome, 0, sizeof(*outcome));
@@ -773,31 +792,15 @@ cl_status collate_entry_to_row(const collate_type *type, const json_value *entry
       return CL_OK;
   }
 
-  status = hash_join(scratch, def->id_fields, def->id_count, values, hex, &encodable);
-  if(status)
-    return status;
-  if(!encodable) {
-    reject(outcome, "%s: a lone surrogate cannot be encoded%s", "id", "");
-    return CL_OK;
-  }
-  buf_clear(&scratch->text);
-  buf_append(&scratch->text, hex, DIGEST_MD5_HEX_LEN);
-  status = keep_text(scratch, &values[type->col_id]);
-  if(status)
+  status = derive_digest(scratch, def->id_fields, def->id_count, values, "id",
+                         &values[type->col_id], outcome);
+  if(status || outcome->rejected)
     return status;
   owned[type->col_id] = 1;
 
-  status = hash_join(scratch, def->hash_fields, def->hash_count, values, hex, &encodable);
-  if(status)
-    return status;
-  if(!encodable) {
-    reject(outcome, "%s: a lone surrogate cannot be encoded%s", "row_hash", "");
-    return CL_OK;
-  }
-  buf_clear(&scratch->text);
-  buf_append(&scratch->text, hex, DIGEST_MD5_HEX_LEN);
-  status = keep_text(scratch, &values[type->col_row_hash]);
-  if(status)
+  status = derive_digest(scratch, def->hash_fields, def->hash_count, values, "row_hash",
+                         &values[type->col_row_hash], outcome);
+  if(status || outcome->rejected)
     return status;
   owned[type->col_row_hash] = 1;
 

@@ -232,8 +232,9 @@ static char ascii_lower(char c)
   return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
-/* Lowercase one code point as Python's full mapping does and hand each
- * resulting code point to keep(); keep decides what is written. */
+/* Lowercase each code point as Python's full mapping does and drop
+ * whitespace; with address set, also drop everything that is not a
+ * letter or digit (underscore and lone surrogates included). */
 static cl_status lower_filtered(buf *out, const char *s, size_t len, int address)
 {
   size_t pos = 0;
@@ -272,37 +273,44 @@ static cl_status lower_filtered(buf *out, const char *s, size_t len, int address
   return buf_status(out);
 }
 
+/* ASCII-only input needs no case tables: lowercase byte by byte and keep
+ * the bytes keep_byte accepts (it sees the lowercased byte). */
+static cl_status lower_ascii_filtered(buf *out, const char *s, size_t len, int (*keep_byte)(char))
+{
+  cl_status status = buf_reserve(out, len);
+  if(status)
+    return status;
+  for(size_t k = 0; k < len; k++) {
+    char c = ascii_lower(s[k]);
+    if(keep_byte(c))
+      out->data[out->len++] = c;
+  }
+  out->data[out->len] = '\0';
+  return CL_OK;
+}
+
+/* The ASCII members of Python's str.isspace(): \t..\r and the
+ * file/group/record/unit separators \x1c..\x1f plus space. */
+static int ascii_is_not_space(char c)
+{
+  return !((c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20));
+}
+
+static int ascii_is_lower_alnum(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
 cl_status normalize_lower_strip_space(buf *out, const char *s, size_t len)
 {
-  if(is_ascii(s, len)) {
-    cl_status status = buf_reserve(out, len);
-    if(status)
-      return status;
-    for(size_t k = 0; k < len; k++) {
-      char c = s[k];
-      if((c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20))
-        continue;
-      out->data[out->len++] = ascii_lower(c);
-    }
-    out->data[out->len] = '\0';
-    return CL_OK;
-  }
+  if(is_ascii(s, len))
+    return lower_ascii_filtered(out, s, len, ascii_is_not_space);
   return lower_filtered(out, s, len, 0);
 }
 
 cl_status normalize_address(buf *out, const char *s, size_t len)
 {
-  if(is_ascii(s, len)) {
-    cl_status status = buf_reserve(out, len);
-    if(status)
-      return status;
-    for(size_t k = 0; k < len; k++) {
-      char c = ascii_lower(s[k]);
-      if((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-        out->data[out->len++] = c;
-    }
-    out->data[out->len] = '\0';
-    return CL_OK;
-  }
+  if(is_ascii(s, len))
+    return lower_ascii_filtered(out, s, len, ascii_is_lower_alnum);
   return lower_filtered(out, s, len, 1);
 }

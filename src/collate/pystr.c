@@ -439,12 +439,6 @@ pyint_status pyint(const pyval *value, buf *digits, pyval *out)
   return PYINT_TYPE_ERROR;
 }
 
-static int64_t floor_div64(int64_t a, int64_t b)
-{
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 /* datetime.fromtimestamp(seconds + us) in UTC, with CPython 3.10's checks:
  * localtime_r fails (OSError) when the year does not fit tm_year; the
  * datetime then needs year 1..9999, and the fold probe one day earlier
@@ -454,13 +448,13 @@ static pydt_status from_seconds(int64_t seconds, int64_t us, int64_t *micros)
   int64_t year, probe_year;
   int month, day;
 
-  utc_civil_from_days(floor_div64(seconds, 86400), &year, &month, &day);
+  utc_civil_from_days(utc_floor_div(seconds, 86400), &year, &month, &day);
   if(year - 1900 > INT32_MAX || year - 1900 < INT32_MIN)
     return PYDT_CRASH;
   if(year < 1 || year > 9999)
     return PYDT_NONE;
   if(year == 1) {
-    utc_civil_from_days(floor_div64(seconds - 86400, 86400), &probe_year, &month, &day);
+    utc_civil_from_days(utc_floor_div(seconds - 86400, 86400), &probe_year, &month, &day);
     if(probe_year < 1)
       return PYDT_NONE;
   }

@@ -87,6 +87,16 @@ size_t utc_format_date(int64_t micros, char *dst, size_t cap)
   return n < 0 ? 0 : (size_t)n;
 }
 
+size_t utc_format_iso8601(int64_t micros, char *dst, size_t cap)
+{
+  utc_civil c;
+  int n;
+  utc_civil_from_micros(micros, &c);
+  n = snprintf(dst, cap, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%06dZ", c.year, c.month,
+               c.day, c.hour, c.minute, c.second, c.microsecond);
+  return n < 0 ? 0 : (size_t)n;
+}
+
 static int read_digits(const char **p, int count, int *value)
 {
   int v = 0;

@@ -46,6 +46,10 @@ size_t utc_format_python(int64_t micros, char *dst, size_t cap);
 /* "YYYY-MM-DD". dst needs 11 bytes. */
 size_t utc_format_date(int64_t micros, char *dst, size_t cap);
 
+/* ISO 8601 with a fixed six-digit fraction, "YYYY-MM-DDTHH:MM:SS.ffffffZ",
+ * so timestamps written into records sort as text. dst needs 28 bytes. */
+size_t utc_format_iso8601(int64_t micros, char *dst, size_t cap);
+
 /* ISO 8601 / RFC 3339: "2026-11-24T10:00:00Z", optional fraction, "Z" or
  * "+HH:MM" offset, a space instead of "T", or a date alone (midnight UTC). */
 cl_status utc_parse_iso8601(const char *text, int64_t *micros, cl_error *err);
