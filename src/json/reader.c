@@ -816,6 +816,24 @@ static cl_status too_deep(parser *ps)
                  ps->limits.max_depth, offset_at(ps, ps->pos));
 }
 
+/* After an array item or object member: either the closing bracket (consumed,
+ * *closed set) or a ',' and the first byte of the next element in *c. */
+static cl_status after_element(parser *ps, int close, int *c, int *closed)
+{
+  cl_status status = skip_space(ps, c);
+  if(status)
+    return status;
+  *closed = *c == close;
+  if(*closed) {
+    ps->pos++;
+    return CL_OK;
+  }
+  if(*c != ',')
+    return syntax_error(ps, "Expecting ',' delimiter", offset_at(ps, ps->pos));
+  ps->pos++;
+  return skip_space(ps, c);
+}
+
 static cl_status parse_array(parser *ps, size_t depth, json_value **out)
 {
   size_t base = ps->values_len, count;
@@ -843,19 +861,12 @@ static cl_status parse_array(parser *ps, size_t depth, json_value **out)
       status = push_value(ps, item);
       if(status)
         return status;
-      status = skip_space(ps, &c);
+      int closed;
+      status = after_element(ps, ']', &c, &closed);
       if(status)
         return status;
-      if(c == ']') {
-        ps->pos++;
+      if(closed)
         break;
-      }
-      if(c != ',')
-        return syntax_error(ps, "Expecting ',' delimiter", offset_at(ps, ps->pos));
-      ps->pos++;
-      status = skip_space(ps, &c);
-      if(status)
-        return status;
     }
   }
   count = ps->values_len - base;
@@ -977,19 +988,12 @@ static cl_status parse_object(parser *ps, size_t depth, json_value **out)
       status = push_member(ps, key, key_len, value);
       if(status)
         return status;
-      status = skip_space(ps, &c);
+      int closed;
+      status = after_element(ps, '}', &c, &closed);
       if(status)
         return status;
-      if(c == '}') {
-        ps->pos++;
+      if(closed)
         break;
-      }
-      if(c != ',')
-        return syntax_error(ps, "Expecting ',' delimiter", offset_at(ps, ps->pos));
-      ps->pos++;
-      status = skip_space(ps, &c);
-      if(status)
-        return status;
     }
   }
   count = ps->members_len - base;
