@@ -354,14 +354,24 @@ static void make_body(rng *r, const contact *peer, char *body)
   }
 }
 
-/* Milliseconds since the epoch, moving forward through 2025 so ids differ
- * and sort like a phone's history; about one in twenty on a whole second,
- * which Python's str(datetime) prints without a fraction. */
+#define YEAR_2025_MS 1735689600000LL /* 2025-01-01T00:00:00Z */
+#define YEAR_MS (365LL * 86400 * 1000)
+
+/* Milliseconds since the epoch, moving forward through 2025 (and round
+ * again: a large upload has more messages than a phone gets in a year, the
+ * item ids keep them apart) so that they sort like a phone's history;
+ * about one in twenty on a whole second, which Python's str(datetime)
+ * prints without a fraction, and one in a thousand from a phone whose
+ * clock runs years ahead (the sms future-timestamp rule, legacy §3.5). */
 static int64_t next_datetime(rng *r, int64_t *clock_ms)
 {
   *clock_ms += (int64_t)(1000 + rng_below(r, 2 * 3600 * 1000));
+  if(*clock_ms >= YEAR_2025_MS + YEAR_MS)
+    *clock_ms -= YEAR_MS;
   if(rng_chance(r, 5))
     *clock_ms -= *clock_ms % 1000;
+  if(rng_below(r, 1000) == 0)
+    return *clock_ms + 3 * YEAR_MS;
   return *clock_ms;
 }
 
@@ -534,7 +544,7 @@ int main(int argc, char **argv)
   static contact contacts[CONTACT_COUNT];
   make_contacts(&r, contacts);
   /* 2025-01-01T00:00:00Z plus up to a month, per seed. */
-  int64_t clock_ms = 1735689600000LL + (int64_t)rng_below(&r, 30LL * 86400 * 1000);
+  int64_t clock_ms = YEAR_2025_MS + (int64_t)rng_below(&r, 30LL * 86400 * 1000);
   uint64_t target = (uint64_t)((double)size_mb * MIB);
   uint64_t count = 0;
 

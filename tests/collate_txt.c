@@ -225,3 +225,140 @@ TEST(collate_txt_many_rows_keep_the_latest_version)
   collate_scratch_free(scratch);
   json_arena_free(arena);
 }
+
+/* Rows for the run tests: sms entries from a small space of items and
+ * datetimes, so keys collide across devices, and repeated entries whose
+ * future datetime is clamped differently: the same id under another key. */
+static void add_sms_rows(collate_txt *txt, const collate_type *sms, size_t count, cl_error *err)
+{
+  collate_scratch *scratch = collate_scratch_create();
+  json_arena *arena = json_arena_create(0);
+  json_limits limits;
+  uint32_t seed = 12345;
+  json_limits_default(&limits);
+  for(size_t k = 0; k < count; k++) {
+    char text[200];
+    json_value *entry = NULL;
+    collate_row row;
+    collate_entry_outcome outcome;
+    seed = seed * 1103515245u + 12345u;
+    unsigned r = seed >> 8;
+    /* One in eight is a future message (clamped to its ts_updated). */
+    long long ms = r % 8 ? 1500000000000LL + (long long)(r % 40) * 1000 : 1800000000000LL;
+    snprintf(text, sizeof(text),
+             "{\"item_id\": %u, \"datetime\": %lld, \"message_body\": \"m%u\", \"sms_type\": %u}",
+             r % 50, ms, r % 7, r % 3);
+    CHECK_OK(json_parse(text, strlen(text), &limits, arena, &entry, err), err);
+    CHECK_OK(collate_entry_to_row(sms, entry, 1, r % 3 ? "d1" : "d2", scratch, &row, &outcome),
+             err);
+    row.cells[sms->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
+    row.cells[sms->col_ts_updated].i = INT64_C(1700000000000000) + (int64_t)k * 1000;
+    collate_row_clamp_future(sms, &row);
+    if(r % 97 == 0)
+      row.cells[sms->col_id].type = COLLATE_CELL_NULL; /* a row another writer made */
+    CHECK_OK(collate_txt_add_row(txt, &row, err), err);
+    collate_scratch_reset(scratch);
+    json_arena_reset(arena);
+  }
+  collate_scratch_free(scratch);
+  json_arena_free(arena);
+}
+
+TEST(collate_txt_spilled_runs_merge_to_the_same_text)
+{
+  static const size_t run_bytes[] = {1, 700, 20000, 300000};
+  const collate_type *sms = collate_type_find("sms_log");
+  buf in_memory = BUF_INIT, spilled = BUF_INIT;
+  cl_error err = {0};
+  collate_txt *txt = collate_txt_create(sms, "d1");
+  add_sms_rows(txt, sms, 3000, &err);
+  CHECK_OK(collate_txt_finish(txt, &in_memory, &err), &err);
+  collate_txt_free(txt);
+  CHECK(in_memory.len > 1000);
+  for(size_t k = 0; k < COUNT(run_bytes); k++) {
+    txt = collate_txt_create(sms, "d1");
+    collate_txt_set_run_bytes(txt, run_bytes[k]);
+    collate_txt_reserve(txt, 3000);
+    add_sms_rows(txt, sms, 3000, &err);
+    buf_clear(&spilled);
+    CHECK_OK(collate_txt_finish(txt, &spilled, &err), &err);
+    if(spilled.len != in_memory.len || memcmp(spilled.data, in_memory.data, spilled.len))
+      unit_fail(__FILE__, __LINE__, "runs of %zu bytes: %zu bytes of text, %zu in memory",
+                run_bytes[k], spilled.len, in_memory.len);
+    collate_txt_free(txt);
+  }
+  buf_free(&in_memory);
+  buf_free(&spilled);
+}
+
+/* design.md item 9 on a timeline: an id's earlier version is not shown
+ * even where its key differs from the latest one's (an sms datetime clamped
+ * at two different ts_updated, or clamped once only, when a rival
+ * invocation's rows landed first), and another id then holds that key. */
+#define MAX_VERSIONS 3
+static const struct {
+  const char *name;
+  struct {
+    const char *entry;
+    int64_t ts_updated;
+  } rows[MAX_VERSIONS];
+  const char *expected;
+} superseded[] = {
+  {"clamped twice",
+   {{"{\"item_id\": 1, \"datetime\": 1500000000000, \"sms_type\": 1}", 1600000000000000},
+    {"{\"item_id\": 1, \"datetime\": 1900000000000, \"sms_type\": 1}", 1500000000000000},
+    {"{\"item_id\": 1, \"datetime\": 1900000000000, \"sms_type\": 2}", 1550000000000000}},
+   "[{\"contact_id\": null, \"datetime\": 1550000000000, \"item_id\": 1, "
+   "\"sms_address\": null, \"sms_type\": 2, \"thread_id\": null}, "
+   "{\"contact_id\": null, \"datetime\": 1500000000000, \"item_id\": 1, "
+   "\"sms_address\": null, \"sms_type\": 1, \"thread_id\": null}]"},
+  {"not clamped, then clamped by an earlier ts_updated",
+   {{"{\"item_id\": 1, \"datetime\": 1500000000000, \"sms_address\": \"a\"}",
+     1600000000000000},
+    {"{\"item_id\": 1, \"datetime\": 1500000000000, \"sms_type\": 1}", 1600000000000000},
+    {"{\"item_id\": 1, \"datetime\": 1500000000000, \"sms_type\": 2}", 1450000000000000}},
+   "[{\"contact_id\": null, \"datetime\": 1500000000000, \"item_id\": 1, "
+   "\"sms_address\": \"a\", \"sms_type\": null, \"thread_id\": null}, "
+   "{\"contact_id\": null, \"datetime\": 1450000000000, \"item_id\": 1, "
+   "\"sms_address\": null, \"sms_type\": 2, \"thread_id\": null}]"},
+};
+
+TEST(collate_txt_superseded_version_leaves_its_key_to_others)
+{
+  const collate_type *sms = collate_type_find("sms_log");
+  collate_scratch *scratch = collate_scratch_create();
+  json_arena *arena = json_arena_create(0);
+  json_limits limits;
+  buf out = BUF_INIT;
+  cl_error err = {0};
+  json_limits_default(&limits);
+  for(size_t c = 0; c < 2 * COUNT(superseded); c++) {
+    size_t k = c / 2;
+    collate_txt *txt = collate_txt_create(sms, "d");
+    if(c % 2)
+      collate_txt_set_run_bytes(txt, 1); /* and again with every row a run */
+    for(size_t v = 0; v < MAX_VERSIONS; v++) {
+      json_value *entry = NULL;
+      collate_row row;
+      collate_entry_outcome outcome;
+      const char *text = superseded[k].rows[v].entry;
+      CHECK_OK(json_parse(text, strlen(text), &limits, arena, &entry, &err), &err);
+      CHECK_OK(collate_entry_to_row(sms, entry, 1, "d", scratch, &row, &outcome), &err);
+      row.cells[sms->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
+      row.cells[sms->col_ts_updated].i = superseded[k].rows[v].ts_updated;
+      collate_row_clamp_future(sms, &row);
+      CHECK_OK(collate_txt_add_row(txt, &row, &err), &err);
+      collate_scratch_reset(scratch);
+      json_arena_reset(arena);
+    }
+    buf_clear(&out);
+    CHECK_OK(collate_txt_finish(txt, &out, &err), &err);
+    if(strcmp(out.data, superseded[k].expected))
+      unit_fail(__FILE__, __LINE__, "%s%s:\n  got      %s\n  expected %s", superseded[k].name,
+                c % 2 ? " (spilled)" : "", out.data, superseded[k].expected);
+    collate_txt_free(txt);
+  }
+  buf_free(&out);
+  collate_scratch_free(scratch);
+  json_arena_free(arena);
+}

@@ -11,8 +11,10 @@
 #include "collate/history.h"
 #include "collate/key.h"
 #include "collate/logtype.h"
+#include "collate/rowid.h"
 #include "collate/upload.h"
 #include "core/digest.h"
+#include "core/mem.h"
 #include "core/utctime.h"
 #include "json/json.h"
 
@@ -20,9 +22,14 @@
 #define COLLATOR_VERSION "0.1.0"
 #endif
 
-/* Rows per row group of the spool and of re-encoded output; a row group is
- * the unit of memory when rows are buffered, so this bounds it. */
+/* A row group is the unit of memory: rows are buffered until one is full,
+ * and readers decode one at a time. So a group ends at whichever comes
+ * first, this many rows or this many bytes of values (an sms row group is
+ * about 15k rows, an app row group 64k). */
 #define ROW_GROUP_ROWS 65536
+#define ROW_GROUP_BYTES (4u << 20)
+/* What a buffered row costs beyond its strings: a value slot per column. */
+#define ROW_BYTES_PER_COLUMN 9
 /* More row groups than this in one file and the small ones get merged. */
 #define COMPACT_ROW_GROUPS 64
 /* Read-modify-write rounds when COLLATOR_MAX_ATTEMPTS is unset (README). */
@@ -34,49 +41,10 @@
 #define BACKOFF_BASE_MS 10
 #define BACKOFF_CAP_MS 2000
 
-/* ---- digests: ids and row hashes as 16 bytes -------------------------- */
-
-/* An md5 in raw bytes: half the memory of its hex in the sets below. */
-#define DIGEST_LEN (DIGEST_MD5_HEX_LEN / 2)
-
-static int hex_nibble(char c)
-{
-  if(c >= '0' && c <= '9')
-    return c - '0';
-  if(c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
-/* Ids and row hashes are 32 lower-case hex characters; anything else (a
- * hand-edited or damaged history) is hashed so it still has a stable key. */
-static void cell_digest(const collate_cell *cell, uint8_t out[DIGEST_LEN])
-{
-  const char *s = cell->type == COLLATE_CELL_BYTES ? cell->s : "";
-  size_t len = cell->type == COLLATE_CELL_BYTES ? cell->len : 0;
-  if(len == DIGEST_MD5_HEX_LEN) {
-    int ok = 1;
-    for(size_t i = 0; i < DIGEST_LEN && ok; i++) {
-      int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
-      ok = hi >= 0 && lo >= 0;
-      out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    if(ok)
-      return;
-  }
-  char hex[DIGEST_MD5_HEX_LEN + 1];
-  digest_md5_hex(s, len, hex);
-  for(size_t i = 0; i < DIGEST_LEN; i++)
-    out[i] = (uint8_t)(hex_nibble(hex[2 * i]) << 4 | hex_nibble(hex[2 * i + 1]));
-  out[0] ^= 0x80; /* keep it apart from a hex id with the same bytes */
-}
-
-static uint64_t digest_slot(const uint8_t *d)
-{
-  uint64_t h;
-  memcpy(&h, d, sizeof(h));
-  return h;
-}
+/* Ids and row hashes as 16 bytes (collate/rowid.h). */
+#define DIGEST_LEN ROWID_LEN
+#define cell_digest rowid_from_cell
+#define digest_slot rowid_hash
 
 /* ---- the unique set: latest row per id, in first-appearance order ----- */
 
@@ -127,7 +95,7 @@ static long unique_find(const unique_set *u, const uint8_t id[DIGEST_LEN])
 static cl_status unique_grow_index(unique_set *u, cl_error *err)
 {
   size_t slots = u->id_mask ? (u->id_mask + 1) * 2 : 1024;
-  uint32_t *index = calloc(slots, sizeof(*index));
+  uint32_t *index = mem_calloc_table(slots, sizeof(*index));
   if(!index)
     return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", u->count);
   for(size_t i = 0; i < u->count; i++) {
@@ -154,6 +122,7 @@ static cl_status unique_reserve(unique_set *u, size_t ids, cl_error *err)
     unique_entry *entries = realloc(u->entries, ids * sizeof(*entries));
     if(!entries)
       return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", ids);
+    mem_prefer_huge_pages(entries, ids * sizeof(*entries));
     u->entries = entries;
     u->capacity = ids;
   }
@@ -192,6 +161,7 @@ static cl_status unique_offer(unique_set *u, const uint8_t id[DIGEST_LEN],
     unique_entry *entries = realloc(u->entries, capacity * sizeof(*entries));
     if(!entries)
       return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", u->count);
+    mem_prefer_huge_pages(entries, capacity * sizeof(*entries));
     u->entries = entries;
     u->capacity = capacity;
   }
@@ -222,7 +192,7 @@ static cl_status unique_index_hashes(unique_set *u, cl_error *err)
   while(slots < u->count * 2)
     slots *= 2;
   free(u->by_hash);
-  u->by_hash = calloc(slots, sizeof(*u->by_hash));
+  u->by_hash = mem_calloc_table(slots, sizeof(*u->by_hash));
   if(!u->by_hash)
     return cl_fail(err, CL_ERR_NOMEM, "row hashes of %zu ids: out of memory", u->count);
   u->hash_mask = slots - 1;
@@ -250,60 +220,88 @@ static int unique_has_hash(const unique_set *u, const uint8_t row_hash[DIGEST_LE
 
 /* ---- (id, row_hash) pairs already appended from this upload ----------- */
 
+/* A pair is kept as 12 bytes: 4 of the id's md5 and 8 of the row_hash's.
+ * Versions of one id differ in their row_hash, so 64 bits tell them apart;
+ * different ids differ in both, so two pairs meet only by a 96-bit
+ * accident (about 1e-16 for a 4M-row upload). A 1 GB upload's set then
+ * fits in 60 MB. An all-zero key marks an empty slot; the one real all-zero
+ * pair is a flag. */
+typedef struct pair_key {
+  uint32_t id, hash_lo, hash_hi;
+} pair_key;
+
 typedef struct pair_set {
-  uint8_t (*keys)[2 * DIGEST_LEN];
-  uint8_t *used;
-  size_t count, mask;
+  pair_key *keys;
+  size_t count, cap;
+  int has_zero;
 } pair_set;
+
+/* The set grows past this fill (in tenths), by half again. */
+#define PAIR_SET_FILL 8
 
 static void pair_set_free(pair_set *p)
 {
   free(p->keys);
-  free(p->used);
   memset(p, 0, sizeof(*p));
+}
+
+static int pair_empty(const pair_key *k)
+{
+  return !(k->id | k->hash_lo | k->hash_hi);
+}
+
+static pair_key *pair_slot(pair_key *keys, size_t cap, const pair_key *key)
+{
+  /* The row_hash bits are uniform: scale them onto any capacity. */
+  size_t slot = (size_t)(((uint64_t)key->hash_hi * cap) >> 32);
+  while(!pair_empty(&keys[slot]) && memcmp(&keys[slot], key, sizeof(*key)))
+    slot = slot + 1 == cap ? 0 : slot + 1;
+  return &keys[slot];
+}
+
+/* Room for `pairs` pairs without growing. */
+static cl_status pair_set_reserve(pair_set *p, size_t pairs, cl_error *err)
+{
+  size_t cap = pairs * 10 / PAIR_SET_FILL + 1;
+  if(cap <= p->cap)
+    return CL_OK;
+  if(cap > UINT32_MAX)
+    return cl_fail(err, CL_ERR_LIMIT, "more than %zu new rows in one upload", p->count);
+  pair_key *keys = mem_calloc_table(cap, sizeof(*keys));
+  if(!keys)
+    return cl_fail(err, CL_ERR_NOMEM, "%zu new rows: out of memory", p->count);
+  for(size_t i = 0; i < p->cap; i++)
+    if(!pair_empty(&p->keys[i]))
+      *pair_slot(keys, cap, &p->keys[i]) = p->keys[i];
+  free(p->keys);
+  p->keys = keys;
+  p->cap = cap;
+  return CL_OK;
 }
 
 /* Adds the pair; *added is 0 when it was already there. */
 static cl_status pair_set_add(pair_set *p, const uint8_t id[DIGEST_LEN],
                               const uint8_t row_hash[DIGEST_LEN], int *added, cl_error *err)
 {
-  if((p->count + 1) * 2 > (p->mask ? p->mask + 1 : 0)) {
-    size_t slots = p->mask ? (p->mask + 1) * 2 : 1024;
-    uint8_t(*keys)[2 * DIGEST_LEN] = malloc(slots * sizeof(*keys));
-    uint8_t *used = calloc(slots, 1);
-    if(!keys || !used) {
-      free(keys);
-      free(used);
-      return cl_fail(err, CL_ERR_NOMEM, "%zu new rows: out of memory", p->count);
-    }
-    for(size_t i = 0; p->used && i <= p->mask; i++) {
-      if(!p->used[i])
-        continue;
-      size_t slot = digest_slot(p->keys[i]) & (slots - 1);
-      while(used[slot])
-        slot = (slot + 1) & (slots - 1);
-      memcpy(keys[slot], p->keys[i], sizeof(keys[slot]));
-      used[slot] = 1;
-    }
-    free(p->keys);
-    free(p->used);
-    p->keys = keys;
-    p->used = used;
-    p->mask = slots - 1;
+  pair_key key;
+  memcpy(&key.id, id, sizeof(key.id));
+  memcpy(&key.hash_lo, row_hash, sizeof(key.hash_lo));
+  memcpy(&key.hash_hi, row_hash + 4, sizeof(key.hash_hi));
+  *added = 0;
+  if(pair_empty(&key)) {
+    *added = !p->has_zero;
+    p->has_zero = 1;
+    return CL_OK;
   }
-  uint8_t key[2 * DIGEST_LEN];
-  memcpy(key, id, DIGEST_LEN);
-  memcpy(key + DIGEST_LEN, row_hash, DIGEST_LEN);
-  size_t slot = digest_slot(key) & p->mask;
-  while(p->used[slot]) {
-    if(!memcmp(p->keys[slot], key, sizeof(key))) {
-      *added = 0;
-      return CL_OK;
-    }
-    slot = (slot + 1) & p->mask;
+  if((p->count + 1) * 10 > p->cap * PAIR_SET_FILL) {
+    cl_status status = pair_set_reserve(p, p->count + p->count / 2 + 1024, err);
+    if(status)
+      return status;
   }
-  memcpy(p->keys[slot], key, sizeof(key));
-  p->used[slot] = 1;
+  pair_key *slot = pair_slot(p->keys, p->cap, &key);
+  if(!pair_empty(slot))
+    return CL_OK;
+  *slot = key;
   p->count++;
   *added = 1;
   return CL_OK;
@@ -316,7 +314,7 @@ typedef struct row_buffer {
   const parquet_schema *schema;
   parquet_writer *writer;
   history_rows group;
-  size_t count;
+  size_t count, bytes;
   collate_scratch *scratch;
   uint64_t rows_written;
 } row_buffer;
@@ -350,7 +348,7 @@ static cl_status row_buffer_flush(row_buffer *rb, cl_error *err)
   if(status)
     return status;
   rb->rows_written += rb->count;
-  rb->count = 0;
+  rb->count = rb->bytes = 0;
   collate_scratch_reset(rb->scratch);
   return CL_OK;
 }
@@ -359,16 +357,19 @@ static cl_status row_buffer_flush(row_buffer *rb, cl_error *err)
 static cl_status row_buffer_add(row_buffer *rb, const collate_row *row, cl_error *err)
 {
   collate_row copy;
+  size_t bytes = rb->type->column_count * ROW_BYTES_PER_COLUMN;
   for(size_t c = 0; c < rb->type->column_count; c++) {
     copy.cells[c] = row->cells[c];
     if(row->cells[c].type == COLLATE_CELL_BYTES) {
       copy.cells[c].s = collate_scratch_copy(rb->scratch, row->cells[c].s, row->cells[c].len);
       if(!copy.cells[c].s)
         return cl_fail(err, CL_ERR_NOMEM, "row buffer: out of memory");
+      bytes += row->cells[c].len;
     }
   }
   history_rows_put(&rb->group, &copy);
-  if(++rb->count == ROW_GROUP_ROWS)
+  rb->bytes += bytes;
+  if(++rb->count == ROW_GROUP_ROWS || rb->bytes >= ROW_GROUP_BYTES)
     return row_buffer_flush(rb, err);
   return CL_OK;
 }
@@ -453,8 +454,12 @@ static cl_status append_file(output_file *o, history_file *h, append_mode mode,
   cl_status status = CL_OK;
   history_batch_init(&batch);
   for(size_t rg = 0; rg < info->row_group_count && !status; rg++) {
+    /* Large enough to keep: half the rows, or a quarter of the bytes (the
+     * encoded size runs below the buffered estimate where dictionaries pay). */
+    const parquet_row_group_info *group = &info->row_groups[rg];
     int copy = mode == APPEND_COPY ||
-               (mode == APPEND_COMPACT && info->row_groups[rg].row_count >= ROW_GROUP_ROWS / 2);
+               (mode == APPEND_COMPACT && (group->row_count >= ROW_GROUP_ROWS / 2 ||
+                                           group->total_byte_size >= ROW_GROUP_BYTES / 4));
     if(copy) {
       status = row_buffer_flush(&o->buffer, err);
       if(!status)
@@ -576,7 +581,8 @@ static cl_status upload_failure(engine *e, cl_status status)
   return status;
 }
 
-static cl_status upload_open(engine *e, upload_reader *u, cl_error *err)
+/* *size: the stored size of the upload (compressed when gzip). */
+static cl_status upload_open(engine *e, upload_reader *u, uint64_t *size, cl_error *err)
 {
   store_info info;
   json_limits limits;
@@ -590,6 +596,7 @@ static cl_status upload_open(engine *e, upload_reader *u, cl_error *err)
       e->rejected = 1;
     return upload_failure(e, status);
   }
+  *size = info.size;
   status = upload_source_create(store_reader_source(u->raw),
                                 e->options->limits.max_upload_bytes, &u->source, err);
   if(status)
@@ -695,12 +702,17 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
   upload_reader upload;
   pair_set appended;
   collate_scratch *scratch = collate_scratch_create();
-  uint64_t entries = 0;
+  uint64_t entries = 0, upload_bytes = 0;
   memset(&upload, 0, sizeof(upload));
   memset(&appended, 0, sizeof(appended));
   cl_status status = scratch ? CL_OK : cl_fail(err, CL_ERR_NOMEM, "out of memory");
   if(!status)
-    status = upload_open(e, &upload, err);
+    status = upload_open(e, &upload, &upload_bytes, err);
+  /* Sized once from the upload (an sms entry is ~250 bytes of JSON; a
+   * gzip upload grows the set as it goes): growing copies the set, and
+   * the copy would double its peak. */
+  if(!status)
+    status = pair_set_reserve(&appended, (size_t)(upload_bytes / 256), err);
   while(!status) {
     json_value *item = NULL;
     json_arena_reset(upload.arena);
@@ -907,6 +919,8 @@ static cl_status write_txt(engine *e, output_file *written, cl_error *err)
     status = history_open_fd(fd, e->current_key.data, e->type, &e->schema, &current, err);
   else if(fd >= 0)
     close(fd);
+  if(!status)
+    collate_txt_reserve(txt, history_row_count(&current));
   size_t groups = status ? 0 : history_row_group_count(&current);
   for(size_t rg = 0; rg < groups && !status; rg++) {
     status = history_read_group(&current, rg, collate_txt_columns(txt), &batch, err);

@@ -137,9 +137,20 @@ void collate_batch_date(int64_t ts_updated_micros, char dst[11]);
  * whose latest row is not deleted, sms and call keep every device's rows.
  * sms rows should already have collate_row_clamp_future applied (the txt
  * shows the clamped datetime). The txt keeps its own copies of what it
- * needs, so rows may point into a scratch that is reset between calls. */
+ * needs, so rows may point into a scratch that is reset between calls.
+ * Memory: sms and call rows are sorted in runs spilled to an unlinked temp
+ * file under $TMPDIR and merged, so they cost the run budget (and 24 bytes
+ * per id whose datetime was clamped); app and contacts cost 24 bytes per id
+ * and this device's rendered rows. */
 typedef struct collate_txt collate_txt;
 collate_txt *collate_txt_create(const collate_type *type, const char *device_id);
+/* A hint: about this many rows will be added (room for the ids of app and
+ * contacts now, not by growing). */
+void collate_txt_reserve(collate_txt *txt, uint64_t rows);
+/* Memory for rendered sms and call rows before they are sorted and spilled
+ * to a temp file as a run (default 4 MB); the txt is the same whatever the
+ * value, a smaller one costs more runs to merge. */
+void collate_txt_set_run_bytes(collate_txt *txt, size_t bytes);
 cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error *err);
 /* The columns (bit i = type column i) the txt reads from a row; the others
  * may be left null, so a reader can skip decoding them. */

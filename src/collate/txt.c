@@ -1,13 +1,31 @@
 /* The per-device txt that Rails reads (legacy §5, design.md items 9, 10):
  * the latest version of each id, rendered with json.dumps formatting. Each
- * log type is a row of the specs table below; one generic builder runs it. */
+ * log type is a row of the specs table below; one generic builder runs it.
+ *
+ * Memory: an sms or call txt lists every row of the user's history, so its
+ * rendered rows are sorted in runs of bounded size, spilled to a temp file
+ * and merged. Nothing per row stays in memory: a superseded version of an
+ * id shares its key with the later one (the key is made of the datetime
+ * and item_id the id is hashed from), so the later one wins that key
+ * anyway. The exception is an sms datetime clamped to its ts_updated
+ * (legacy §3.5): versions clamped at different times have different keys.
+ * So the ids of clamped rows, few and far between, are tracked with their
+ * latest row, and only their earlier versions are dropped while merging.
+ * The app and contact txts list one device's live rows only: every id is
+ * tracked (24 bytes) and the rows are sorted in memory. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <unistd.h>
+
+#include "collate/history.h"
+#include "collate/rowid.h"
 #include "core/digest.h"
+#include "core/mem.h"
 #include "core/stream.h"
 #include "core/utctime.h"
 #include "logtype.h"
@@ -53,49 +71,62 @@ static const txt_spec specs[] = {
   {COLLATE_APP_PACKAGES, TXT_DEVICE_BY_FIRST_SEEN, NULL, NULL, 1, {{"package_name", 0}}},
 };
 
-/* One a history id, so kept small (88 bytes): a million-row history holds
- * a million of them. */
-typedef struct txt_entry {
-  char id[DIGEST_MD5_HEX_LEN]; /* hex, no NUL; all zero for a row without an id */
-  uint64_t first_seq, last_seq;
+/* The first and latest row of an id, by row number (from 1; 0 marks an
+ * empty slot): of every id for app and contacts, of clamped ids for sms. */
+typedef struct txt_id_slot {
+  uint8_t id[ROWID_LEN];
+  uint32_t first_seq, last_seq;
+} txt_id_slot;
+
+/* One rendered row. Its bytes sit in the arena: the id (when it has one, to
+ * look it up again at the end), the timeline key, then the object. */
+typedef struct txt_record {
   uint64_t key_prefix; /* the key's first 8 bytes big-endian, 0-padded: sorts as the key */
   int64_t item_id;
-  char *object;        /* the rendered JSON object, then the timeline map key; NULL
-                        * when not included */
-  uint32_t object_len, key_len;
-  uint8_t include, item_null;
-} txt_entry;
+  size_t offset;
+  uint32_t seq, first_seq;
+  uint32_t key_len, object_len;
+  uint8_t item_null, has_id;
+} txt_record;
 
-static const char *entry_key(const txt_entry *entry)
-{
-  return entry->object + entry->object_len;
-}
+/* A sorted run in the spill file: records as [seq, key_len, object_len,
+ * has_id][id, when has_id][key][object], native byte order (the file is
+ * this process's). */
+#define RUN_HEADER_LEN 13
 
-/* Rendered objects live in chunks freed with the txt: one bump a row instead
- * of a malloc and a free (a replaced version's bytes stay until then). */
-#define TXT_CHUNK_SIZE (1024 * 1024)
+typedef struct txt_run {
+  uint64_t start, end;
+} txt_run;
 
-typedef struct txt_chunk {
-  struct txt_chunk *next;
-  size_t size, used;
-  char data[];
-} txt_chunk;
+/* Memory for rendered rows before a timeline txt sorts them and writes them
+ * out as a run; the runs are merged at the end. An sms txt lists every row
+ * of the history, so without this it would hold the whole history's text. */
+#define TXT_DEFAULT_RUN_BYTES (4u << 20)
+/* Staging for a sink and for the spill file: written in pieces of this size. */
+#define TXT_SINK_CHUNK (256 * 1024)
+/* The id table grows past this fill (in tenths): linear probing stays short. */
+#define ID_TABLE_FILL 7
 
 struct collate_txt {
-  txt_chunk *chunks;
   const collate_type *type;
   const txt_spec *spec;
   char *device_id;
   size_t device_len;
   int columns[TXT_MAX_FIELDS];
   int col_item, col_ms;
-  txt_entry *entries;
-  size_t count, cap;
-  size_t *slots; /* open addressing by id: entry index + 1, 0 when empty */
-  size_t slot_cap;
-  uint64_t seq;
+  uint32_t seq;
+  txt_id_slot *ids;
+  size_t id_cap, id_count;
+  txt_record *records;
+  size_t record_count, record_cap;
+  buf arena;
+  size_t run_bytes;
+  int spill_fd;
+  uint64_t spill_size;
+  txt_run *runs;
+  size_t run_count, run_cap;
   buf object, key;
-  json_arena *arena;
+  json_arena *json;
   json_limits limits;
 };
 
@@ -105,13 +136,15 @@ collate_txt *collate_txt_create(const collate_type *type, const char *device_id)
   if(!txt)
     return NULL;
   txt->type = type;
+  txt->spill_fd = -1;
+  txt->run_bytes = TXT_DEFAULT_RUN_BYTES;
   for(size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++)
     if(specs[k].type == type->id)
       txt->spec = &specs[k];
   txt->device_len = strlen(device_id);
   txt->device_id = malloc(txt->device_len + 1);
-  txt->arena = json_arena_create(0);
-  if(!txt->spec || !txt->device_id || !txt->arena) {
+  txt->json = json_arena_create(0);
+  if(!txt->spec || !txt->device_id || !txt->json) {
     collate_txt_free(txt);
     return NULL;
   }
@@ -122,6 +155,7 @@ collate_txt *collate_txt_create(const collate_type *type, const char *device_id)
   txt->col_ms = txt->spec->ms_column ? collate_type_column(type, txt->spec->ms_column) : -1;
   buf_init(&txt->object, 0);
   buf_init(&txt->key, 0);
+  buf_init(&txt->arena, 0);
   json_limits_default(&txt->limits);
   return txt;
 }
@@ -130,17 +164,22 @@ void collate_txt_free(collate_txt *txt)
 {
   if(!txt)
     return;
-  for(txt_chunk *c = txt->chunks, *next; c; c = next) {
-    next = c->next;
-    free(c);
-  }
-  free(txt->entries);
-  free(txt->slots);
+  free(txt->ids);
+  free(txt->records);
+  free(txt->runs);
+  if(txt->spill_fd >= 0)
+    close(txt->spill_fd);
   free(txt->device_id);
+  buf_free(&txt->arena);
   buf_free(&txt->object);
   buf_free(&txt->key);
-  json_arena_free(txt->arena);
+  json_arena_free(txt->json);
   free(txt);
+}
+
+void collate_txt_set_run_bytes(collate_txt *txt, size_t bytes)
+{
+  txt->run_bytes = bytes;
 }
 
 /* Python datetime.timestamp() * 1000, truncated by int(): in doubles. */
@@ -248,8 +287,8 @@ static cl_status render_phones(collate_txt *txt, const char *text, size_t len, b
   size_t count = 0, cap = 16, *index = NULL, n;
   cl_status status;
 
-  json_arena_reset(txt->arena);
-  if(json_parse(text, len, &txt->limits, txt->arena, &parsed, NULL) != CL_OK)
+  json_arena_reset(txt->json);
+  if(json_parse(text, len, &txt->limits, txt->json, &parsed, NULL) != CL_OK)
     /* Not JSON (a file another writer made): keep the text as it is. */
     return json_write_string(out, text, len, 1);
   if(parsed->type != JSON_ARRAY || !parsed->u.array.count)
@@ -375,93 +414,251 @@ static void key_part(const collate_cell *cell, int ms, buf *out)
   }
 }
 
-/* Ids are md5 hex: 16 of their characters mixed are as good as all 32, at a
- * fraction of a byte-by-byte hash. */
-static uint64_t id_hash(const char *id)
+
+/* ---- ids: the first and latest row of each ----------------------------- */
+
+static size_t id_home(const uint8_t id[ROWID_LEN], size_t cap)
 {
-  uint64_t a, b;
-  memcpy(&a, id, sizeof(a));
-  memcpy(&b, id + 24, sizeof(b));
-  uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
-  return h ^ h >> 29;
+  /* The top 32 bits of a uniform hash, scaled: any capacity works, so the
+   * table can be sized to the rows instead of the next power of two. */
+  return (size_t)(((rowid_hash(id) >> 32) * (uint64_t)cap) >> 32);
 }
 
-static char *txt_alloc(collate_txt *txt, size_t len)
+static txt_id_slot *id_probe(txt_id_slot *ids, size_t cap, const uint8_t id[ROWID_LEN])
 {
-  txt_chunk *c = txt->chunks;
-  if(!c || c->size - c->used < len) {
-    size_t size = len > TXT_CHUNK_SIZE ? len : TXT_CHUNK_SIZE;
-    c = malloc(sizeof(*c) + size);
-    if(!c)
-      return NULL;
-    c->size = size;
-    c->used = 0;
-    c->next = txt->chunks;
-    txt->chunks = c;
-  }
-  char *p = c->data + c->used;
-  c->used += len;
-  return p;
+  size_t at = id_home(id, cap);
+  while(ids[at].last_seq && memcmp(ids[at].id, id, ROWID_LEN))
+    at = at + 1 == cap ? 0 : at + 1;
+  return &ids[at];
 }
 
-static cl_status grow_index(collate_txt *txt)
+static cl_status id_table_resize(collate_txt *txt, size_t cap)
 {
-  size_t cap = txt->slot_cap ? txt->slot_cap * 2 : 1024;
-  size_t *slots = calloc(cap, sizeof(*slots));
-  if(!slots)
+  if(cap > UINT32_MAX)
+    return CL_ERR_LIMIT;
+  txt_id_slot *ids = mem_calloc_table(cap, sizeof(*ids));
+  if(!ids)
     return CL_ERR_NOMEM;
-  for(size_t k = 0; k < txt->count; k++) {
-    size_t at;
-    if(!txt->entries[k].id[0])
-      continue;
-    at = (size_t)id_hash(txt->entries[k].id) & (cap - 1);
-    while(slots[at])
-      at = (at + 1) & (cap - 1);
-    slots[at] = k + 1;
-  }
-  free(txt->slots);
-  txt->slots = slots;
-  txt->slot_cap = cap;
+  for(size_t k = 0; k < txt->id_cap; k++)
+    if(txt->ids[k].last_seq)
+      *id_probe(ids, cap, txt->ids[k].id) = txt->ids[k];
+  free(txt->ids);
+  txt->ids = ids;
+  txt->id_cap = cap;
   return CL_OK;
 }
 
-/* The entry of this id, created (first seen now) when new. */
-static cl_status entry_for(collate_txt *txt, const collate_cell *id, txt_entry **out)
+void collate_txt_reserve(collate_txt *txt, uint64_t rows)
 {
-  int has_id = id->type == COLLATE_CELL_BYTES && id->len == DIGEST_MD5_HEX_LEN;
-  size_t at = 0;
-  txt_entry *entry;
+  uint64_t cap = rows * 10 / ID_TABLE_FILL + 1;
+  /* A hint: without room now, the table grows as rows come. A timeline
+   * tracks its clamped ids only: no telling how many. */
+  if(txt->spec->style != TXT_TIMELINE && cap > txt->id_cap && cap <= UINT32_MAX)
+    (void)id_table_resize(txt, (size_t)cap);
+}
 
-  if(has_id) {
-    if((txt->count + 1) * 2 > txt->slot_cap && grow_index(txt))
-      return CL_ERR_NOMEM;
-    at = (size_t)id_hash(id->s) & (txt->slot_cap - 1);
-    while(txt->slots[at]) {
-      entry = &txt->entries[txt->slots[at] - 1];
-      if(!memcmp(entry->id, id->s, DIGEST_MD5_HEX_LEN)) {
-        *out = entry;
-        return CL_OK;
-      }
-      at = (at + 1) & (txt->slot_cap - 1);
+/* The slot of this id, created with first_seq = seq when new. */
+static cl_status id_seen(collate_txt *txt, const uint8_t id[ROWID_LEN], txt_id_slot **out)
+{
+  if((txt->id_count + 1) * 10 > txt->id_cap * ID_TABLE_FILL) {
+    cl_status status = id_table_resize(txt, txt->id_cap ? txt->id_cap * 2 : 1024);
+    if(status)
+      return status;
+  }
+  txt_id_slot *slot = id_probe(txt->ids, txt->id_cap, id);
+  if(!slot->last_seq) {
+    memcpy(slot->id, id, ROWID_LEN);
+    slot->first_seq = txt->seq;
+    txt->id_count++;
+  }
+  *out = slot;
+  return CL_OK;
+}
+
+/* The slot of a tracked id, or NULL. */
+static const txt_id_slot *id_find(const collate_txt *txt, const uint8_t id[ROWID_LEN])
+{
+  if(!txt->id_count)
+    return NULL;
+  const txt_id_slot *slot = id_probe(txt->ids, txt->id_cap, id);
+  return slot->last_seq ? slot : NULL;
+}
+
+/* A clamped sms datetime equals its ts_updated (legacy §3.5 step 2). A raw
+ * datetime that happens to equal it only costs a tracked id. */
+static int clamped(const collate_txt *txt, const collate_row *row)
+{
+  const collate_type *type = txt->type;
+  if(!type->clamps_future_datetime || type->col_datetime < 0)
+    return 0;
+  const collate_cell *dt = &row->cells[type->col_datetime];
+  const collate_cell *ts = &row->cells[type->col_ts_updated];
+  return dt->type == COLLATE_CELL_TIMESTAMP && ts->type == COLLATE_CELL_TIMESTAMP &&
+         dt->i == ts->i;
+}
+
+/* Every id of a device txt; a timeline's ids from their first clamped row
+ * on, so that its slot ends up holding the id's latest row. */
+static cl_status track_id(collate_txt *txt, const collate_row *row, const uint8_t id[ROWID_LEN],
+                          cl_error *err)
+{
+  txt_id_slot *slot;
+  if(txt->spec->style == TXT_TIMELINE && !clamped(txt, row) && !id_find(txt, id))
+    return CL_OK;
+  cl_status status = id_seen(txt, id, &slot);
+  if(status)
+    return cl_fail(err, status, "txt: ids of %zu rows", txt->id_count);
+  slot->last_seq = txt->seq;
+  return CL_OK;
+}
+
+/* ---- rendered rows --------------------------------------------------------- */
+
+static const char *record_key(const collate_txt *txt, const txt_record *r)
+{
+  return txt->arena.data + r->offset + (r->has_id ? ROWID_LEN : 0);
+}
+
+static const char *record_object(const collate_txt *txt, const txt_record *r)
+{
+  return record_key(txt, r) + r->key_len;
+}
+
+/* Timeline order: key descending (Python str order: the keys are ASCII),
+ * then the later row first, so the first live row of each key is the one
+ * the legacy map kept. */
+static int timeline_order(const char *ka, uint32_t la, uint32_t sa, const char *kb, uint32_t lb,
+                          uint32_t sb)
+{
+  int c = memcmp(ka, kb, la < lb ? la : lb);
+  if(c)
+    return -c;
+  if(la != lb)
+    return la > lb ? -1 : 1;
+  return sa > sb ? -1 : sa < sb;
+}
+
+static int by_timeline(const void *a, const void *b, void *context)
+{
+  const txt_record *x = a, *y = b;
+  const collate_txt *txt = context;
+  /* Most keys differ in their first 8 bytes: settle those without memcmp. */
+  if(x->key_prefix != y->key_prefix)
+    return x->key_prefix > y->key_prefix ? -1 : 1;
+  return timeline_order(record_key(txt, x), x->key_len, x->seq, record_key(txt, y), y->key_len,
+                        y->seq);
+}
+
+static int by_item(const void *a, const void *b)
+{
+  const txt_record *x = *(const txt_record *const *)a, *y = *(const txt_record *const *)b;
+  if(x->item_null != y->item_null)
+    return x->item_null ? -1 : 1;
+  if(x->item_id != y->item_id)
+    return x->item_id < y->item_id ? -1 : 1;
+  return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+}
+
+static int by_first_seen(const void *a, const void *b)
+{
+  const txt_record *x = *(const txt_record *const *)a, *y = *(const txt_record *const *)b;
+  return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+}
+
+static cl_status write_all(int fd, const char *data, size_t len, cl_error *err)
+{
+  while(len) {
+    ssize_t n = write(fd, data, len);
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n < 0)
+      return cl_fail(err, CL_ERR_IO, "txt: writing a sorted run: %s", strerror(errno));
+    data += n;
+    len -= (size_t)n;
+  }
+  return CL_OK;
+}
+
+/* The rows in memory, sorted, appended to the spill file as one run. */
+static cl_status spill_run(collate_txt *txt, cl_error *err)
+{
+  cl_status status = CL_OK;
+  buf out = BUF_INIT;
+  if(txt->spill_fd < 0) {
+    status = history_temp_fd(&txt->spill_fd, err);
+    if(status)
+      return status;
+  }
+  if(txt->run_count == txt->run_cap) {
+    size_t cap = txt->run_cap ? txt->run_cap * 2 : 16;
+    txt_run *runs = realloc(txt->runs, cap * sizeof(*runs));
+    if(!runs)
+      return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+    txt->runs = runs;
+    txt->run_cap = cap;
+  }
+  qsort_r(txt->records, txt->record_count, sizeof(*txt->records), by_timeline, txt);
+  txt_run *run = &txt->runs[txt->run_count++];
+  run->start = run->end = txt->spill_size;
+  for(size_t k = 0; k < txt->record_count && !status; k++) {
+    const txt_record *r = &txt->records[k];
+    char header[RUN_HEADER_LEN];
+    memcpy(header, &r->seq, 4);
+    memcpy(header + 4, &r->key_len, 4);
+    memcpy(header + 8, &r->object_len, 4);
+    header[12] = (char)r->has_id;
+    buf_append(&out, header, sizeof(header));
+    buf_append(&out, txt->arena.data + r->offset,
+               (r->has_id ? ROWID_LEN : 0) + (size_t)r->key_len + r->object_len);
+    if(out.len >= TXT_SINK_CHUNK || k + 1 == txt->record_count) {
+      status = buf_status(&out);
+      if(status)
+        status = cl_fail(err, status, "txt: out of memory");
+      else
+        status = write_all(txt->spill_fd, out.data, out.len, err);
+      run->end += out.len;
+      buf_clear(&out);
     }
   }
-  if(txt->count == txt->cap) {
-    size_t cap = txt->cap ? txt->cap * 2 : 256;
-    txt_entry *grown = realloc(txt->entries, cap * sizeof(*grown));
-    if(!grown)
-      return CL_ERR_NOMEM;
-    txt->entries = grown;
-    txt->cap = cap;
+  buf_free(&out);
+  txt->spill_size = run->end;
+  txt->record_count = 0;
+  buf_clear(&txt->arena);
+  return status;
+}
+
+static cl_status record_add(collate_txt *txt, const uint8_t *id, uint32_t key_len,
+                            int item_null, int64_t item_id, cl_error *err)
+{
+  if(txt->record_count == txt->record_cap) {
+    size_t cap = txt->record_cap ? txt->record_cap * 2 : 256;
+    txt_record *records = realloc(txt->records, cap * sizeof(*records));
+    if(!records)
+      return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+    txt->records = records;
+    txt->record_cap = cap;
   }
-  entry = &txt->entries[txt->count++];
-  memset(entry, 0, sizeof(*entry));
-  entry->first_seq = txt->seq;
-  if(has_id) {
-    /* A row without an id (not one we wrote) is never merged with another. */
-    memcpy(entry->id, id->s, DIGEST_MD5_HEX_LEN);
-    txt->slots[at] = txt->count;
-  }
-  *out = entry;
+  txt_record *r = &txt->records[txt->record_count];
+  memset(r, 0, sizeof(*r));
+  r->offset = txt->arena.len;
+  r->seq = r->first_seq = txt->seq;
+  r->has_id = id != NULL;
+  r->item_null = (uint8_t)item_null;
+  r->item_id = item_id;
+  r->key_len = key_len;
+  r->object_len = (uint32_t)txt->object.len;
+  if(id)
+    buf_append(&txt->arena, id, ROWID_LEN);
+  buf_append(&txt->arena, txt->key.data, key_len);
+  buf_append(&txt->arena, txt->object.data, txt->object.len);
+  if(buf_status(&txt->arena))
+    return cl_fail(err, buf_status(&txt->arena), "txt: out of memory");
+  for(size_t k = 0; k < 8; k++)
+    r->key_prefix = r->key_prefix << 8 | (k < key_len ? (unsigned char)txt->key.data[k] : 0);
+  txt->record_count++;
+  if(txt->spec->style == TXT_TIMELINE &&
+     txt->arena.len + txt->record_count * sizeof(txt_record) >= txt->run_bytes)
+    return spill_run(txt, err);
   return CL_OK;
 }
 
@@ -470,33 +667,38 @@ cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error
   const collate_type *type = txt->type;
   const collate_cell *device = &row->cells[type->col_device_id];
   const collate_cell *deleted = &row->cells[type->col_is_deleted];
-  txt_entry *entry;
-  char *object;
+  const collate_cell *id_cell = &row->cells[type->col_id];
+  uint8_t id[ROWID_LEN];
+  int has_id = id_cell->type == COLLATE_CELL_BYTES && id_cell->len == DIGEST_MD5_HEX_LEN;
+  int include, item_null = 1, first = 1;
+  int64_t item_id = 0;
   cl_status status;
-  int first = 1;
 
+  if(txt->seq == UINT32_MAX - 1)
+    return cl_fail(err, CL_ERR_LIMIT, "txt: more than %u rows", UINT32_MAX - 1);
   txt->seq++;
-  status = entry_for(txt, &row->cells[type->col_id], &entry);
-  if(status)
-    return cl_fail(err, status, "txt: out of memory");
-  entry->last_seq = txt->seq;
+  /* A row without an id (not one we wrote) is never merged with another. */
+  if(has_id) {
+    rowid_from_cell(id_cell, id);
+    status = track_id(txt, row, id, err);
+    if(status)
+      return status;
+  }
   if(txt->spec->style == TXT_TIMELINE)
-    entry->include = 1;
+    include = 1;
   else
-    entry->include = device->type == COLLATE_CELL_BYTES && device->len == txt->device_len &&
-                     !memcmp(device->s, txt->device_id, device->len) &&
-                     !(deleted->type == COLLATE_CELL_INT && deleted->i);
+    include = device->type == COLLATE_CELL_BYTES && device->len == txt->device_len &&
+              !memcmp(device->s, txt->device_id, device->len) &&
+              !(deleted->type == COLLATE_CELL_INT && deleted->i);
+  /* Only included rows are ever written: another device's or a deleted
+   * contact costs no rendering, and leaves its id's earlier rows out. */
+  if(!include)
+    return CL_OK;
   if(txt->col_item >= 0) {
     const collate_cell *item = &row->cells[txt->col_item];
-    entry->item_null = item->type != COLLATE_CELL_INT;
-    entry->item_id = item->type == COLLATE_CELL_INT ? item->i : 0;
+    item_null = item->type != COLLATE_CELL_INT;
+    item_id = item->type == COLLATE_CELL_INT ? item->i : 0;
   }
-  entry->object = NULL;
-  entry->object_len = entry->key_len = 0;
-  /* Only included rows are ever written: another device's or a deleted
-   * contact costs no rendering unless a later version brings it back. */
-  if(!entry->include)
-    return CL_OK;
 
   buf_clear(&txt->object);
   buf_putc(&txt->object, '{');
@@ -518,63 +720,17 @@ cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error
       return cl_fail(err, status, "txt: rendering %s failed", field->key);
   }
   buf_putc(&txt->object, '}');
+  buf_clear(&txt->key);
   if(txt->spec->style == TXT_TIMELINE) {
-    buf_clear(&txt->key);
     key_part(&row->cells[txt->col_ms], 1, &txt->key);
     buf_putc(&txt->key, ':');
     key_part(&row->cells[txt->col_item], 0, &txt->key);
-    if(buf_status(&txt->key))
-      return cl_fail(err, buf_status(&txt->key), "txt: out of memory");
   }
-  if(buf_status(&txt->object))
-    return cl_fail(err, buf_status(&txt->object), "txt: out of memory");
-  /* Object and key side by side in the chunks: the key is found after the object. */
-  size_t key_len = txt->spec->style == TXT_TIMELINE ? txt->key.len : 0;
-  if(txt->object.len > UINT32_MAX || key_len > UINT32_MAX)
-    return cl_fail(err, CL_ERR_LIMIT, "txt: a row of %zu bytes", txt->object.len);
-  object = txt_alloc(txt, txt->object.len + key_len);
-  if(!object)
+  if(buf_status(&txt->key) || buf_status(&txt->object))
     return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
-  memcpy(object, txt->object.data, txt->object.len);
-  entry->object = object;
-  entry->object_len = (uint32_t)txt->object.len;
-  if(txt->spec->style == TXT_TIMELINE) {
-    if(key_len)
-      memcpy(object + txt->object.len, txt->key.data, key_len);
-    entry->key_len = (uint32_t)key_len;
-    uint64_t prefix = 0;
-    for(size_t k = 0; k < 8; k++)
-      prefix = prefix << 8 | (k < key_len ? (unsigned char)txt->key.data[k] : 0);
-    entry->key_prefix = prefix;
-  }
-  return CL_OK;
-}
-
-static int by_item(const void *a, const void *b)
-{
-  const txt_entry *x = *(const txt_entry *const *)a, *y = *(const txt_entry *const *)b;
-  if(x->item_null != y->item_null)
-    return x->item_null ? -1 : 1;
-  if(x->item_id != y->item_id)
-    return x->item_id < y->item_id ? -1 : 1;
-  return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
-}
-
-/* Key descending (Python str order: the keys are ASCII), then the later row
- * first, so that the first of each key is the one the legacy map kept. */
-static int by_key_desc(const void *a, const void *b)
-{
-  const txt_entry *x = *(const txt_entry *const *)a, *y = *(const txt_entry *const *)b;
-  /* Most keys differ in their first 8 bytes: settle those without memcmp. */
-  if(x->key_prefix != y->key_prefix)
-    return x->key_prefix > y->key_prefix ? -1 : 1;
-  size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-  int c = memcmp(entry_key(x), entry_key(y), n);
-  if(c)
-    return -c;
-  if(x->key_len != y->key_len)
-    return x->key_len > y->key_len ? -1 : 1;
-  return x->last_seq > y->last_seq ? -1 : x->last_seq < y->last_seq;
+  if(txt->object.len > UINT32_MAX || txt->key.len > UINT32_MAX)
+    return cl_fail(err, CL_ERR_LIMIT, "txt: a row of %zu bytes", txt->object.len);
+  return record_add(txt, has_id ? id : NULL, (uint32_t)txt->key.len, item_null, item_id, err);
 }
 
 uint32_t collate_txt_columns(const collate_txt *txt)
@@ -589,57 +745,260 @@ uint32_t collate_txt_columns(const collate_txt *txt)
     columns |= UINT32_C(1) << txt->col_item;
   if(txt->col_ms >= 0)
     columns |= UINT32_C(1) << txt->col_ms;
+  if(type->clamps_future_datetime)
+    columns |= UINT32_C(1) << type->col_ts_updated;
   return columns;
 }
 
-/* Staging for a sink: the text goes out in pieces of about this size. */
-#define TXT_SINK_CHUNK (256 * 1024)
+/* ---- the text ---------------------------------------------------------------- */
 
-static cl_status sink_flush(stream_sink sink, buf *pending, cl_error *err)
+/* The array's text on its way to a sink, in pieces of about TXT_SINK_CHUNK;
+ * a timeline writes the first live row of each key only. */
+typedef struct txt_emitter {
+  stream_sink sink;
+  buf pending, last_key;
+  size_t written;
+  int timeline;
+} txt_emitter;
+
+static cl_status emitter_flush(txt_emitter *out, cl_error *err)
 {
-  cl_status status = buf_status(pending);
+  cl_status status = buf_status(&out->pending);
   if(status)
     return cl_fail(err, status, "txt: output buffer");
-  if(pending->len)
-    status = sink.write(sink.ctx, pending->data, pending->len, err);
-  buf_clear(pending);
+  if(out->pending.len)
+    status = out->sink.write(out->sink.ctx, out->pending.data, out->pending.len, err);
+  buf_clear(&out->pending);
+  return status;
+}
+
+static cl_status emit(txt_emitter *out, const char *key, uint32_t key_len, const char *object,
+                      uint32_t object_len, cl_error *err)
+{
+  if(out->timeline) {
+    if(out->written && out->last_key.len == key_len && !memcmp(out->last_key.data, key, key_len))
+      return CL_OK;
+    buf_clear(&out->last_key);
+    buf_append(&out->last_key, key, key_len);
+  }
+  if(out->written++)
+    buf_append(&out->pending, ", ", 2);
+  else
+    buf_putc(&out->pending, '[');
+  buf_append(&out->pending, object, object_len);
+  if(out->pending.len >= TXT_SINK_CHUNK)
+    return emitter_flush(out, err);
+  return CL_OK;
+}
+
+/* Live = not superseded by a later row of a tracked id. */
+static int is_live(const collate_txt *txt, const char *id, uint32_t seq)
+{
+  if(!id)
+    return 1;
+  const txt_id_slot *slot = id_find(txt, (const uint8_t *)id);
+  return !slot || slot->last_seq == seq;
+}
+
+/* One run of the spill file being merged: its current record points into
+ * data, valid until the run moves on. */
+typedef struct run_reader {
+  uint64_t pos, end;
+  char *data;
+  size_t cap, start, len;
+  uint32_t seq, key_len, object_len;
+  const char *id, *key, *object;
+} run_reader;
+
+#define RUN_READ_BYTES (64 * 1024)
+
+/* At least need bytes buffered from start, or CL_ERR_INTERNAL: the run was
+ * written by this process and must be whole. */
+static cl_status run_fill(int fd, run_reader *r, size_t need, cl_error *err)
+{
+  if(r->len - r->start >= need)
+    return CL_OK;
+  if(r->start) {
+    memmove(r->data, r->data + r->start, r->len - r->start);
+    r->len -= r->start;
+    r->start = 0;
+  }
+  if(need > r->cap) {
+    size_t cap = r->cap ? 2 * r->cap : RUN_READ_BYTES;
+    if(cap < need)
+      cap = need;
+    char *data = realloc(r->data, cap);
+    if(!data)
+      return cl_fail(err, CL_ERR_NOMEM, "txt: a row of %zu bytes", need);
+    r->data = data;
+    r->cap = cap;
+  }
+  while(r->len < need) {
+    size_t room = r->cap - r->len;
+    if(room > r->end - r->pos)
+      room = (size_t)(r->end - r->pos);
+    if(!room)
+      return cl_fail(err, CL_ERR_INTERNAL, "txt: a sorted run ends inside a row");
+    ssize_t n = pread(fd, r->data + r->len, room, (off_t)r->pos);
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n <= 0)
+      return cl_fail(err, CL_ERR_IO, "txt: reading a sorted run: %s",
+                     n < 0 ? strerror(errno) : "unexpected end of file");
+    r->len += (size_t)n;
+    r->pos += (uint64_t)n;
+  }
+  return CL_OK;
+}
+
+/* The run's next record; *more = 0 at its end. */
+static cl_status run_next(int fd, run_reader *r, int *more, cl_error *err)
+{
+  r->start += r->key ? RUN_HEADER_LEN + (r->id ? ROWID_LEN : 0) + (size_t)r->key_len +
+                        r->object_len
+                      : 0;
+  r->id = r->key = r->object = NULL;
+  *more = r->start < r->len || r->pos < r->end;
+  if(!*more)
+    return CL_OK;
+  cl_status status = run_fill(fd, r, RUN_HEADER_LEN, err);
+  if(status)
+    return status;
+  const char *h = r->data + r->start;
+  memcpy(&r->seq, h, 4);
+  memcpy(&r->key_len, h + 4, 4);
+  memcpy(&r->object_len, h + 8, 4);
+  size_t id_len = h[12] ? ROWID_LEN : 0;
+  status = run_fill(fd, r, RUN_HEADER_LEN + id_len + (size_t)r->key_len + r->object_len, err);
+  if(status)
+    return status;
+  r->id = id_len ? r->data + r->start + RUN_HEADER_LEN : NULL;
+  r->key = r->data + r->start + RUN_HEADER_LEN + id_len;
+  r->object = r->key + r->key_len;
+  return CL_OK;
+}
+
+static int run_before(const run_reader *a, const run_reader *b)
+{
+  return timeline_order(a->key, a->key_len, a->seq, b->key, b->key_len, b->seq) < 0;
+}
+
+/* Restores the heap (of run indexes, first record first) below slot k. */
+static void heap_down(size_t *heap, size_t n, const run_reader *runs, size_t k)
+{
+  for(;;) {
+    size_t l = 2 * k + 1, r = l + 1, best = k;
+    if(l < n && run_before(&runs[heap[l]], &runs[heap[best]]))
+      best = l;
+    if(r < n && run_before(&runs[heap[r]], &runs[heap[best]]))
+      best = r;
+    if(best == k)
+      return;
+    size_t t = heap[k];
+    heap[k] = heap[best];
+    heap[best] = t;
+    k = best;
+  }
+}
+
+static cl_status merge_runs(collate_txt *txt, txt_emitter *out, cl_error *err)
+{
+  size_t n = txt->run_count, live = 0;
+  run_reader *runs = calloc(n, sizeof(*runs));
+  size_t *heap = calloc(n, sizeof(*heap));
+  cl_status status = runs && heap ? CL_OK : cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+  for(size_t k = 0; k < n && !status; k++) {
+    int more;
+    runs[k].pos = txt->runs[k].start;
+    runs[k].end = txt->runs[k].end;
+    status = run_next(txt->spill_fd, &runs[k], &more, err);
+    if(!status && more)
+      heap[live++] = k;
+  }
+  for(size_t k = live / 2; k-- > 0 && !status;)
+    heap_down(heap, live, runs, k);
+  while(live && !status) {
+    run_reader *r = &runs[heap[0]];
+    int more;
+    if(is_live(txt, r->id, r->seq))
+      status = emit(out, r->key, r->key_len, r->object, r->object_len, err);
+    if(!status)
+      status = run_next(txt->spill_fd, r, &more, err);
+    if(!status && !more)
+      heap[0] = heap[--live];
+    heap_down(heap, live, runs, 0);
+  }
+  for(size_t k = 0; runs && k < n; k++)
+    free(runs[k].data);
+  free(runs);
+  free(heap);
+  return status;
+}
+
+static cl_status finish_timeline(collate_txt *txt, txt_emitter *out, cl_error *err)
+{
+  cl_status status = CL_OK;
+  if(txt->run_count) {
+    if(txt->record_count)
+      status = spill_run(txt, err);
+    if(!status)
+      status = merge_runs(txt, out, err);
+    return status;
+  }
+  size_t kept = 0;
+  for(size_t k = 0; k < txt->record_count; k++) {
+    const txt_record *r = &txt->records[k];
+    if(is_live(txt, r->has_id ? txt->arena.data + r->offset : NULL, r->seq))
+      txt->records[kept++] = *r;
+  }
+  qsort_r(txt->records, kept, sizeof(*txt->records), by_timeline, txt);
+  for(size_t k = 0; k < kept && !status; k++) {
+    const txt_record *r = &txt->records[k];
+    status = emit(out, record_key(txt, r), r->key_len, record_object(txt, r), r->object_len, err);
+  }
+  return status;
+}
+
+static cl_status finish_device(collate_txt *txt, txt_emitter *out, cl_error *err)
+{
+  const txt_record **order = malloc((txt->record_count ? txt->record_count : 1) * sizeof(*order));
+  size_t n = 0;
+  cl_status status = CL_OK;
+  if(!order)
+    return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+  for(size_t k = 0; k < txt->record_count; k++) {
+    txt_record *r = &txt->records[k];
+    if(r->has_id) {
+      const txt_id_slot *slot =
+        id_probe(txt->ids, txt->id_cap, (const uint8_t *)txt->arena.data + r->offset);
+      if(slot->last_seq != r->seq)
+        continue;
+      r->first_seq = slot->first_seq;
+    }
+    order[n++] = r;
+  }
+  qsort(order, n, sizeof(*order),
+        txt->spec->style == TXT_DEVICE_BY_ITEM ? by_item : by_first_seen);
+  for(size_t k = 0; k < n && !status; k++)
+    status = emit(out, NULL, 0, record_object(txt, order[k]), order[k]->object_len, err);
+  free(order);
   return status;
 }
 
 cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, cl_error *err)
 {
-  const txt_entry **order;
-  size_t n = 0, written = 0;
-  cl_status status = CL_OK;
-  buf pending = BUF_INIT;
-
-  order = malloc((txt->count ? txt->count : 1) * sizeof(*order));
-  if(!order)
-    return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
-  for(size_t k = 0; k < txt->count; k++)
-    if(txt->entries[k].include)
-      order[n++] = &txt->entries[k];
-  if(txt->spec->style == TXT_DEVICE_BY_ITEM)
-    qsort(order, n, sizeof(*order), by_item);
-  else if(txt->spec->style == TXT_TIMELINE)
-    qsort(order, n, sizeof(*order), by_key_desc);
-  buf_putc(&pending, '[');
-  for(size_t k = 0; k < n && !status; k++) {
-    if(txt->spec->style == TXT_TIMELINE && k && order[k]->key_len == order[k - 1]->key_len &&
-       !memcmp(entry_key(order[k]), entry_key(order[k - 1]), order[k]->key_len))
-      continue;
-    if(written++)
-      buf_append(&pending, ", ", 2);
-    buf_append(&pending, order[k]->object, order[k]->object_len);
-    if(pending.len >= TXT_SINK_CHUNK)
-      status = sink_flush(sink, &pending, err);
-  }
+  txt_emitter out;
+  memset(&out, 0, sizeof(out));
+  out.sink = sink;
+  out.timeline = txt->spec->style == TXT_TIMELINE;
+  cl_status status = out.timeline ? finish_timeline(txt, &out, err)
+                                  : finish_device(txt, &out, err);
   if(!status) {
-    buf_putc(&pending, ']');
-    status = sink_flush(sink, &pending, err);
+    buf_append(&out.pending, out.written ? "]" : "[]", out.written ? 1 : 2);
+    status = emitter_flush(&out, err);
   }
-  buf_free(&pending);
-  free(order);
+  buf_free(&out.pending);
+  buf_free(&out.last_key);
   return status;
 }
 
