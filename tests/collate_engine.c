@@ -856,3 +856,55 @@ TEST(collate_engine_limits_reject_the_file)
   buf_free(&gz);
   store_free(s);
 }
+
+/* More deletions than one batch holds (16384): markers still come in the
+ * order the ids first appeared, although half of the rows they delete were
+ * re-added later in the opposite order. */
+static void app_list(buf *json, int count, int step, int reverse)
+{
+  buf_clear(json);
+  buf_putc(json, '[');
+  for(int k = 0; k < count; k++) {
+    int n = reverse ? count - 1 - k : k;
+    buf_printf(json, "%s{\"package_name\": \"app.%05d\"}", k ? ", " : "", (n * step) % 20000);
+  }
+  buf_putc(json, ']');
+}
+
+TEST(collate_engine_large_snapshot_drop_keeps_unique_set_order)
+{
+  enum { APPS = 20000 };
+  store *s = open_store();
+  buf json = BUF_INIT, text = BUF_INIT;
+  /* Out of alphabetical order, so that a sort by name would show. */
+  app_list(&json, APPS, 7919, 0);
+  collate_result r = run(s, "uploads/users/7/s/d/app_packages/1.json", json.data,
+                         "2024-03-01T00:00:00Z");
+  CHECK_INT(r.new_rows, APPS);
+  app_list(&json, APPS / 2, 7919, 0); /* the second half is removed */
+  r = run(s, "uploads/users/7/s/d/app_packages/2.json", json.data, "2024-03-02T00:00:00Z");
+  CHECK_INT(r.deleted_rows, APPS / 2);
+  app_list(&json, APPS, 7919, 1); /* and comes back, last first */
+  r = run(s, "uploads/users/7/s/d/app_packages/3.json", json.data, "2024-03-03T00:00:00Z");
+  CHECK_INT(r.new_rows, APPS / 2);
+  r = run(s, "uploads/users/7/s/d/app_packages/4.json", "[{\"package_name\": \"app.00000\"}]",
+          "2024-03-04T00:00:00Z");
+  CHECK_INT(r.outcome, COLLATE_UPDATED);
+  CHECK_INT(r.deleted_rows, APPS - 1);
+  int rows = dump(s, "collated_logs/current/app_packages/user=7/logs.parquet", "app_packages",
+                  &text);
+  CHECK_INT(rows, 3 * APPS - 1);
+  /* The last APPS - 1 rows: the markers of the apps of upload 1, in its order. */
+  char line[512], expected[64];
+  for(int j = 0; j < APPS - 1; j++) {
+    snprintf(expected, sizeof(expected), "package_name=app.%05d ", ((j + 1) * 7919) % APPS);
+    line_of(&text, rows - (APPS - 1) + j, line, sizeof(line));
+    if(!strstr(line, expected) || !strstr(line, "is_deleted=1")) {
+      unit_fail(__FILE__, __LINE__, "deletion %d: %s (expected %s)", j, line, expected);
+      break;
+    }
+  }
+  buf_free(&json);
+  buf_free(&text);
+  store_free(s);
+}

@@ -629,6 +629,11 @@ static int deletion_by_location(const void *a, const void *b)
   return 0;
 }
 
+/* Deletions whose rows are held at once: each batch reads the row groups
+ * it needs, so memory stays bounded (~10 MB) however much a snapshot drops,
+ * and only a device dropping more than this re-reads groups. */
+#define DELETION_BATCH 16384
+
 /* Deletion markers (legacy §3.4) appended to the spool in unique-set order.
  * Only the rows being deleted are read in full. */
 static cl_status append_deletions(engine *e, history_file *current, const unique_set *unique,
@@ -643,8 +648,9 @@ static cl_status append_deletions(engine *e, history_file *current, const unique
   }
   if(!count)
     return CL_OK;
+  size_t batch_max = count < DELETION_BATCH ? count : DELETION_BATCH;
   deletion *list = malloc(count * sizeof(*list));
-  collate_row *rows = malloc(count * sizeof(*rows));
+  collate_row *rows = malloc(batch_max * sizeof(*rows));
   collate_scratch *scratch = collate_scratch_create();
   history_batch batch;
   cl_status status = CL_OK;
@@ -662,28 +668,32 @@ static cl_status append_deletions(engine *e, history_file *current, const unique
       n++;
     }
   }
-  if(!status)
-    qsort(list, count, sizeof(*list), deletion_by_location);
-  for(size_t i = 0; !status && i < count;) {
-    uint32_t rg = list[i].row_group;
-    status = history_read_group(current, rg, HISTORY_ALL_COLUMNS, &batch, err);
-    for(; !status && i < count && list[i].row_group == rg; i++) {
-      collate_row *dst = &rows[list[i].ordinal];
-      history_row(&batch, list[i].row, dst);
-      for(size_t c = 0; c < t->column_count && !status; c++)
-        if(dst->cells[c].type == COLLATE_CELL_BYTES) {
-          dst->cells[c].s = collate_scratch_copy(scratch, dst->cells[c].s, dst->cells[c].len);
-          if(!dst->cells[c].s)
-            status = cl_fail(err, CL_ERR_NOMEM, "deletions: out of memory");
-        }
-      if(!status)
-        status = collate_row_mark_deleted(t, dst, scratch);
-      dst->cells[t->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
-      dst->cells[t->col_ts_updated].i = e->options->now_micros;
+  for(size_t first = 0; !status && first < count; first += batch_max) {
+    size_t size = count - first < batch_max ? count - first : batch_max;
+    deletion *part = list + first;
+    qsort(part, size, sizeof(*part), deletion_by_location);
+    collate_scratch_reset(scratch);
+    for(size_t i = 0; !status && i < size;) {
+      uint32_t rg = part[i].row_group;
+      status = history_read_group(current, rg, HISTORY_ALL_COLUMNS, &batch, err);
+      for(; !status && i < size && part[i].row_group == rg; i++) {
+        collate_row *dst = &rows[part[i].ordinal - first];
+        history_row(&batch, part[i].row, dst);
+        for(size_t c = 0; c < t->column_count && !status; c++)
+          if(dst->cells[c].type == COLLATE_CELL_BYTES) {
+            dst->cells[c].s = collate_scratch_copy(scratch, dst->cells[c].s, dst->cells[c].len);
+            if(!dst->cells[c].s)
+              status = cl_fail(err, CL_ERR_NOMEM, "deletions: out of memory");
+          }
+        if(!status)
+          status = collate_row_mark_deleted(t, dst, scratch);
+        dst->cells[t->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
+        dst->cells[t->col_ts_updated].i = e->options->now_micros;
+      }
     }
+    for(size_t i = 0; !status && i < size; i++)
+      status = row_buffer_add(spool, &rows[i], err);
   }
-  for(size_t i = 0; !status && i < count; i++)
-    status = row_buffer_add(spool, &rows[i], err);
   if(!status)
     e->result->deleted_rows = count;
   history_batch_free(&batch);
