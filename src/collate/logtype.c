@@ -20,8 +20,15 @@ typedef struct scratch_chunk {
   char data[];
 } scratch_chunk;
 
+/* Members remembered per position for the key hint (see collate_entry_to_row). */
+#define KEY_HINTS 16
+
 struct collate_scratch {
   scratch_chunk *head, *current;
+  /* The key index the member at each position matched in the last entry
+   * of hint_type (-1: none): an upload's entries repeat one key order. */
+  int hint_type;
+  signed char key_hint[KEY_HINTS];
   buf join;   /* the pre-image of one id or row_hash */
   buf text;   /* one derived string while it is built */
   buf digits; /* int() results that do not fit int64 */
@@ -32,6 +39,7 @@ collate_scratch *collate_scratch_create(void)
   collate_scratch *scratch = calloc(1, sizeof(*scratch));
   if(!scratch)
     return NULL;
+  scratch->hint_type = -1;
   buf_init(&scratch->join, 0);
   buf_init(&scratch->text, 0);
   buf_init(&scratch->digits, 0);
@@ -412,8 +420,15 @@ static cl_status hash_join(collate_scratch *scratch, const hash_field *fields, s
     const pyval *v = &values[fields[k].column];
     if(v->type == PY_NONE && !fields[k].str_mode)
       continue;
-    if(!first)
-      buf_putc(join, ':');
+    if(!first) {
+      /* In place when it fits: a call per separator showed in profiles. */
+      if(!join->failed && !join->limit && join->len + 1 < join->cap) {
+        join->data[join->len++] = ':';
+        join->data[join->len] = '\0';
+      }
+      else
+        buf_putc(join, ':');
+    }
     first = 0;
     pystr_append(join, v);
   }
@@ -463,6 +478,19 @@ static cl_status keep_text(collate_scratch *scratch, pyval *v)
   return CL_OK;
 }
 
+/* Keep a 32-character hex digest: copied straight into the scratch. */
+static cl_status keep_hex(collate_scratch *scratch, const char *hex, pyval *v)
+{
+  const char *copy = collate_scratch_copy(scratch, hex, DIGEST_MD5_HEX_LEN);
+  if(!copy)
+    return CL_ERR_NOMEM;
+  memset(v, 0, sizeof(*v));
+  v->type = PY_STR;
+  v->s = copy;
+  v->len = DIGEST_MD5_HEX_LEN;
+  return CL_OK;
+}
+
 /* The id and row_hash columns: the md5 hex of their joined pre-image, kept
  * in the scratch; rejects the entry (CL_OK) when the pre-image holds a lone
  * surrogate. */
@@ -479,9 +507,7 @@ static cl_status derive_digest(collate_scratch *scratch, const hash_field *field
     reject(outcome, "%s: a lone surrogate cannot be encoded%s", column, "");
     return CL_OK;
   }
-  buf_clear(&scratch->text);
-  buf_append(&scratch->text, hex, DIGEST_MD5_HEX_LEN);
-  return keep_text(scratch, digest);
+  return keep_hex(scratch, hex, digest);
 }
 
 /* Evaluate the first-pass rule of column c. Returns CL_OK (with the entry
@@ -592,6 +618,8 @@ static cl_status derive_column(const logtype_def *def, size_t c, const json_valu
       out->type = PY_STR;
       out->s = code;
       out->len = strlen(code);
+      /* The code names are static: a row may point at them directly. */
+      *owned = 1;
       return CL_OK;
     }
     in = as_int;
@@ -665,12 +693,12 @@ static cl_status derive_dependent(const logtype_def *def, size_t c, collate_scra
   }
   if(rule->how == D_MD5_OF) {
     char hex[DIGEST_MD5_HEX_LEN + 1];
-    buf_clear(&scratch->text);
+    *owned = 1;
     if(src->type == PY_BYTES || src->type == PY_STR) {
       digest_md5_hex(src->s, src->len, hex);
-      buf_append(&scratch->text, hex, DIGEST_MD5_HEX_LEN);
+      return keep_hex(scratch, hex, out);
     }
-    *owned = 1;
+    buf_clear(&scratch->text);
     return keep_text(scratch, out);
   }
   return CL_OK;
@@ -768,9 +796,23 @@ cl_status collate_entry_to_row(const collate_type *type, const json_value *entry
     reject(outcome, "entry is not an object%s%s", "", "");
     return CL_OK;
   }
+  if(scratch->hint_type != (int)type->id) {
+    scratch->hint_type = (int)type->id;
+    memset(scratch->key_hint, -1, sizeof(scratch->key_hint));
+  }
   for(size_t m = 0; m < entry->u.object.count; m++) {
     const json_member *member = &entry->u.object.members[m];
-    int k = member->key_len ? find_key(def, member->key, member->key_len) : -1;
+    int k = -1;
+    if(m < KEY_HINTS && scratch->key_hint[m] >= 0) {
+      const raw_key *hint = &def->keys[scratch->key_hint[m]];
+      if(hint->len == member->key_len && !memcmp(hint->name, member->key, hint->len))
+        k = scratch->key_hint[m];
+    }
+    if(k < 0 && member->key_len) {
+      k = find_key(def, member->key, member->key_len);
+      if(m < KEY_HINTS)
+        scratch->key_hint[m] = (signed char)k;
+    }
     if(k < 0)
       outcome->unexpected_keys++;
     else

@@ -199,34 +199,48 @@ static size_t format_datetime(int64_t micros, char *dst, size_t cap)
   return 26;
 }
 
+/* Ids and row hashes join about ten short pieces per entry: appending in
+ * place when they fit keeps a call into buf.c (and its checks) per piece
+ * off that path; anything else goes through buf_append as before. */
+static inline cl_status put(buf *out, const char *s, size_t len)
+{
+  if(!out->failed && out->cap - out->len > len && (!out->limit || out->len + len <= out->limit)) {
+    memcpy(out->data + out->len, s, len);
+    out->len += len;
+    out->data[out->len] = '\0';
+    return CL_OK;
+  }
+  return buf_append(out, s, len);
+}
+
 cl_status pystr_append(buf *out, const pyval *value)
 {
   char text[40];
   size_t n;
   switch(value->type) {
   case PY_NONE:
-    return buf_append(out, "None", 4);
+    return put(out, "None", 4);
   case PY_BOOL:
-    return value->i ? buf_append(out, "True", 4) : buf_append(out, "False", 5);
+    return value->i ? put(out, "True", 4) : put(out, "False", 5);
   case PY_INT:
     if(!value->fits || value->s)
-      return buf_append(out, value->s, value->len);
+      return put(out, value->s, value->len);
     n = format_i64(value->i, text);
-    return buf_append(out, text, n);
+    return put(out, text, n);
   case PY_FLOAT:
     if(value->s)
-      return buf_append(out, value->s, value->len);
+      return put(out, value->s, value->len);
     n = json_format_python_float(value->f, text, sizeof(text));
-    return buf_append(out, text, n);
+    return put(out, text, n);
   case PY_STR:
-    return buf_append(out, value->s, value->len);
+    return put(out, value->s, value->len);
   case PY_BYTES:
     /* str(bytes) is its repr; no hashed field holds bytes, but be exact. */
     buf_putc(out, 'b');
     return repr_string(out, value->s, value->len);
   case PY_DATETIME:
     n = format_datetime(value->i, text, sizeof(text));
-    return buf_append(out, text, n);
+    return put(out, text, n);
   case PY_JSON:
     return pyrepr_append_json(out, value->json);
   }
@@ -439,6 +453,10 @@ pyint_status pyint(const pyval *value, buf *digits, pyval *out)
   return PYINT_TYPE_ERROR;
 }
 
+/* 0001-01-02T00:00:00 and 9999-12-31T23:59:59 in seconds since the epoch. */
+#define FIRST_SAFE_SECOND (INT64_C(-62135596800) + 86400)
+#define LAST_SAFE_SECOND INT64_C(253402300799)
+
 /* datetime.fromtimestamp(seconds + us) in UTC, with CPython 3.10's checks:
  * localtime_r fails (OSError) when the year does not fit tm_year; the
  * datetime then needs year 1..9999, and the fold probe one day earlier
@@ -448,6 +466,12 @@ static pydt_status from_seconds(int64_t seconds, int64_t us, int64_t *micros)
   int64_t year, probe_year;
   int month, day;
 
+  /* Every real timestamp is well inside 0001-01-02 .. 9999-12-31, where
+   * all the checks below pass: skip the calendar arithmetic for those. */
+  if(seconds >= FIRST_SAFE_SECOND && seconds <= LAST_SAFE_SECOND) {
+    *micros = seconds * UTC_MICROS_PER_SECOND + us;
+    return PYDT_OK;
+  }
   utc_civil_from_days(utc_floor_div(seconds, 86400), &year, &month, &day);
   if(year - 1900 > INT32_MAX || year - 1900 < INT32_MIN)
     return PYDT_CRASH;

@@ -87,7 +87,21 @@ static size_t clip(const upload_source *u, size_t cap)
 static cl_status read_plain(upload_source *u, uint8_t *dst, size_t cap, size_t *got,
                             cl_error *err)
 {
-  cl_status status = fill_input(u, err);
+  cl_status status;
+  if(u->in_pos == u->in_len && !u->raw_eof) {
+    /* Nothing buffered: read straight into the caller's buffer rather than
+     * copying every byte of a plain upload once more. */
+    size_t n = 0;
+    status = u->raw.read(u->raw.ctx, dst, cap, &n, err);
+    if(status)
+      return status;
+    u->bytes_in += n;
+    if(!n)
+      u->raw_eof = 1;
+    *got = n;
+    return CL_OK;
+  }
+  status = fill_input(u, err);
   if(status)
     return status;
   size_t n = u->in_len - u->in_pos;

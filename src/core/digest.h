@@ -10,11 +10,19 @@
 
 #include <stddef.h>
 
+#define DIGEST_MD5_LEN 16
 #define DIGEST_MD5_HEX_LEN 32
 #define DIGEST_SHA256_HEX_LEN 64
 
 /* hex receives 32 characters and a NUL. */
 void digest_md5_hex(const void *data, size_t len, char hex[DIGEST_MD5_HEX_LEN + 1]);
+/* The same md5 as 16 raw bytes (half the memory of the hex in sets). */
+void digest_md5_raw(const void *data, size_t len, unsigned char raw[DIGEST_MD5_LEN]);
+/* len raw bytes as 2 * len lower-case hex characters and a NUL. */
+void digest_to_hex(const unsigned char *raw, size_t len, char *hex);
+/* Decode exactly 32 lower-case hex characters into 16 bytes; 0 (raw
+ * unspecified) when text is any other length or holds any other byte. */
+int digest_md5_from_hex(const char *text, size_t len, unsigned char raw[DIGEST_MD5_LEN]);
 /* hex receives 64 characters and a NUL. */
 void digest_sha256_hex(const void *data, size_t len, char hex[DIGEST_SHA256_HEX_LEN + 1]);
 

@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/url.h"
 #include "json/arena.h"
 #include "json/json.h"
@@ -105,11 +109,24 @@ static const uint8_t string_special[256] = {
 };
 
 /* Index of the first byte at or after i that ends a plain run of string
- * bytes (see string_special), or len. Eight bytes at a time: message bodies
- * are most of an upload. */
+ * bytes (see string_special), or len. Sixteen (or eight) bytes at a time:
+ * message bodies are most of an upload. */
 static size_t scan_plain(const uint8_t *d, size_t i, size_t len)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  const __m128i control = _mm_set1_epi8(0x1f);
+  while(len - i >= 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+    /* Unsigned v <= 0x1f by way of min; the sign bits are the non-ASCII. */
+    hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
+    unsigned mask = (unsigned)(_mm_movemask_epi8(hit) | _mm_movemask_epi8(v));
+    if(mask)
+      return i + (size_t)__builtin_ctz(mask);
+    i += 16;
+  }
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
   while(len - i >= 8) {
     uint64_t x, quote, backslash, hit;
@@ -377,6 +394,17 @@ static cl_status skip_space(parser *ps, int *c)
   }
 }
 
+/* skip_space for the usual compact JSON: the byte at pos when it is not
+ * whitespace, without a call per token. */
+static inline cl_status next_token(parser *ps, int *c)
+{
+  if(ps->pos < ps->len && ps->data[ps->pos] > ' ') {
+    *c = ps->data[ps->pos];
+    return CL_OK;
+  }
+  return skip_space(ps, c);
+}
+
 /* ---- UTF-8 validation ---------------------------------------------------- */
 
 /* Length of the well-formed UTF-8 sequence at s, accepting encoded
@@ -490,6 +518,24 @@ static cl_status copy_text(parser *ps, const void *data, size_t len, const char 
   return CL_OK;
 }
 
+/* copy_text of bytes in the window: keys and numbers are mostly shorter
+ * than 16 bytes, and when the window holds 16 from data a fixed-size copy
+ * (cut at len) saves the call to memcpy that showed per token. */
+static cl_status copy_window_text(parser *ps, const uint8_t *data, size_t len, const char **out)
+{
+  if(len < 16 && (size_t)(ps->data + ps->len - data) >= 16) {
+    void *memory;
+    cl_status status = json_arena_alloc(ps->arena, 16, &memory);
+    if(status)
+      return memory_error(ps, status);
+    memcpy(memory, data, 16);
+    ((char *)memory)[len] = '\0';
+    *out = memory;
+    return CL_OK;
+  }
+  return copy_text(ps, data, len, out);
+}
+
 static int hex4(const uint8_t *s, uint32_t *unit)
 {
   int i, v;
@@ -519,12 +565,22 @@ static cl_status parse_string(parser *ps, const char **out, size_t *out_len, int
 
   *lone = 0;
   i = scan_plain(d, i, len);
+  /* Well-formed non-ASCII text stays on the fast path; a surrogate, a
+   * malformed or cut sequence is left to the decoding loop below. */
+  while(i < len && d[i] >= 0x80) {
+    size_t n, prefix;
+    int surrogate;
+    n = utf8_sequence(d + i, len - i, &prefix, &surrogate);
+    if(!n || surrogate)
+      break;
+    i = scan_plain(d, i + n, len);
+  }
   if(i < len && d[i] == '"') {
     if(i - begin > ps->limits.max_string)
       return string_too_long(ps, start);
     ps->pos = i + 1;
     *out_len = i - begin;
-    return copy_text(ps, d + begin, i - begin, out);
+    return copy_window_text(ps, d + begin, i - begin, out);
   }
 
   /* Escapes, non-ASCII or the window's end: decode through the scratch. */
@@ -650,7 +706,7 @@ static cl_status set_float_text(parser *ps, json_value *value)
 }
 
 /* A number per Python's NUMBER_RE: -?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)? */
-static cl_status parse_number(parser *ps, json_value **out)
+static cl_status parse_number_general(parser *ps, json_value **out)
 {
   const uint8_t *d;
   size_t k, avail;
@@ -776,6 +832,40 @@ static cl_status parse_number(parser *ps, json_value **out)
   }
 }
 
+/* Ids, timestamps and counts are most numbers in an upload: an integer of
+ * at most 18 digits (so it fits int64) that ends inside the window is
+ * scanned and converted in one pass; everything else, including "-0",
+ * leading zeros and a number cut by the window's end, takes the general
+ * path above. */
+static cl_status parse_number(parser *ps, json_value **out)
+{
+  const uint8_t *d = ps->data + ps->pos;
+  size_t avail = ps->len - ps->pos, k = d[0] == '-', first = k;
+  uint64_t magnitude = 0;
+  json_value *value;
+  cl_status status;
+
+  if(k >= avail || d[k] < '1' || d[k] > '9')
+    return parse_number_general(ps, out);
+  while(k < avail && k - first < 18 && d[k] >= '0' && d[k] <= '9')
+    magnitude = magnitude * 10 + (uint64_t)(d[k++] - '0');
+  if(k >= avail || (d[k] >= '0' && d[k] <= '9') || d[k] == '.' || d[k] == 'e' ||
+     d[k] == 'E' || k > ps->limits.max_string)
+    return parse_number_general(ps, out);
+  status = new_value(ps, JSON_INT, &value);
+  if(status)
+    return status;
+  value->u.integer.fits = 1;
+  value->u.integer.value = first ? -(int64_t)magnitude : (int64_t)magnitude;
+  value->u.integer.text_len = k;
+  status = copy_window_text(ps, d, k, &value->u.integer.text);
+  if(status)
+    return status;
+  ps->pos += k;
+  *out = value;
+  return CL_OK;
+}
+
 static cl_status parse_value(parser *ps, size_t depth, int c, json_value **out);
 
 static cl_status push_value(parser *ps, json_value *value)
@@ -820,7 +910,7 @@ static cl_status too_deep(parser *ps)
  * *closed set) or a ',' and the first byte of the next element in *c. */
 static cl_status after_element(parser *ps, int close, int *c, int *closed)
 {
-  cl_status status = skip_space(ps, c);
+  cl_status status = next_token(ps, c);
   if(status)
     return status;
   *closed = *c == close;
@@ -831,7 +921,7 @@ static cl_status after_element(parser *ps, int close, int *c, int *closed)
   if(*c != ',')
     return syntax_error(ps, "Expecting ',' delimiter", offset_at(ps, ps->pos));
   ps->pos++;
-  return skip_space(ps, c);
+  return next_token(ps, c);
 }
 
 static cl_status parse_array(parser *ps, size_t depth, json_value **out)
@@ -848,7 +938,7 @@ static cl_status parse_array(parser *ps, size_t depth, json_value **out)
   if(status)
     return status;
   ps->pos++;
-  status = skip_space(ps, &c);
+  status = next_token(ps, &c);
   if(status)
     return status;
   if(c == ']') {
@@ -906,8 +996,8 @@ static cl_status dedupe_members(parser *ps, json_member *members, size_t count, 
           break;
       if(j < n)
         members[j].value = members[i].value;
-      else
-        members[n++] = members[i];
+      else if(n++ != i) /* no repeat so far: members stay where they are */
+        members[n - 1] = members[i];
     }
   } else {
     size_t cap = 64, mask;
@@ -958,7 +1048,7 @@ static cl_status parse_object(parser *ps, size_t depth, json_value **out)
   if(status)
     return status;
   ps->pos++;
-  status = skip_space(ps, &c);
+  status = next_token(ps, &c);
   if(status)
     return status;
   if(c == '}') {
@@ -973,13 +1063,13 @@ static cl_status parse_object(parser *ps, size_t depth, json_value **out)
       status = parse_string(ps, &key, &key_len, &lone);
       if(status)
         return status;
-      status = skip_space(ps, &c);
+      status = next_token(ps, &c);
       if(status)
         return status;
       if(c != ':')
         return syntax_error(ps, "Expecting ':' delimiter", offset_at(ps, ps->pos));
       ps->pos++;
-      status = skip_space(ps, &c);
+      status = next_token(ps, &c);
       if(status)
         return status;
       status = parse_value(ps, depth + 1, c, &value);

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "json/json.h"
 
 /* The shortest decimal that reads back as value: Python's repr digits.
@@ -156,6 +160,44 @@ static const char ascii_escape[128] = {
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'u',
 };
 
+/* Index of the first byte at or after i that json.dumps may not copy as
+ * is: below 0x20, '"', '\\', DEL or non-ASCII; len when there is none.
+ * Message bodies are most of a txt, so this looks at 16 (or 8) bytes a step. */
+static size_t plain_run(const unsigned char *s, size_t i, size_t len)
+{
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  const __m128i control = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+  while(len - i >= 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+    /* Unsigned v <= 0x1f and v >= 0x7f, by way of min and max. */
+    hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
+    hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_max_epu8(v, del), v));
+    unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+    if(mask)
+      return i + (size_t)__builtin_ctz(mask);
+    i += 16;
+  }
+#endif
+  while(i < len && s[i] < 0x7f && !ascii_escape[s[i]])
+    i++;
+  return i;
+}
+
+/* buf_append without the call when the bytes fit: json_write_string
+ * reserves the common case up front, so its pieces nearly always do. */
+static inline void put(buf *out, const void *data, size_t len)
+{
+  if(!out->failed && out->cap - out->len > len && (!out->limit || out->len + len <= out->limit)) {
+    memcpy(out->data + out->len, data, len);
+    out->len += len;
+    out->data[out->len] = '\0';
+    return;
+  }
+  buf_append(out, data, len);
+}
+
 static const char hex_digits[] = "0123456789abcdef";
 
 static void put_u_escape(char *dst, unsigned unit)
@@ -206,26 +248,26 @@ cl_status json_write_string(buf *out, const char *utf8, size_t len, int ensure_a
     return status;
   buf_putc(out, '"');
   while(i < len) {
-    for(run = i; run < len && s[run] < 0x80 &&
-                 (!ascii_escape[s[run]] || (s[run] == 0x7f && !ensure_ascii));
-        run++)
-      ;
+    run = plain_run(s, i, len);
     if(run > i) {
-      buf_append(out, s + i, run - i);
+      put(out, s + i, run - i);
       i = run;
       if(i == len)
         break;
     }
-    if(s[i] < 0x80) {
+    if(s[i] == 0x7f && !ensure_ascii) {
+      buf_putc(out, 0x7f);
+      i++;
+    } else if(s[i] < 0x80) {
       char escape = ascii_escape[s[i]];
       char text[6];
       if(escape == 'u') {
         put_u_escape(text, s[i]);
-        buf_append(out, text, 6);
+        put(out, text, 6);
       } else {
         text[0] = '\\';
         text[1] = escape;
-        buf_append(out, text, 2);
+        put(out, text, 2);
       }
       i++;
     } else {
@@ -240,20 +282,20 @@ cl_status json_write_string(buf *out, const char *utf8, size_t len, int ensure_a
       if(code_point >= 0xd800 && code_point <= 0xdfff) {
         /* A lone surrogate has no UTF-8 form: always escape it. */
         put_u_escape(text, code_point);
-        buf_append(out, text, 6);
+        put(out, text, 6);
       } else if(!ensure_ascii) {
         if(!valid)
-          buf_append(out, "\xef\xbf\xbd", 3);
+          put(out, "\xef\xbf\xbd", 3);
         else
-          buf_append(out, s + i, n);
+          put(out, s + i, n);
       } else if(code_point >= 0x10000) {
         unsigned v = code_point - 0x10000;
         put_u_escape(text, 0xd800 | (v >> 10));
         put_u_escape(text + 6, 0xdc00 | (v & 0x3ff));
-        buf_append(out, text, 12);
+        put(out, text, 12);
       } else {
         put_u_escape(text, code_point);
-        buf_append(out, text, 6);
+        put(out, text, 6);
       }
       i += n;
     }
