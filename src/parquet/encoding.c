@@ -185,6 +185,20 @@ static void put_varint(buf *out, uint64_t v)
   buf_append(out, bytes, n);
 }
 
+static void put_run(buf *out, uint32_t value, size_t run, size_t value_bytes)
+{
+  uint8_t vb[4];
+  put_varint(out, (uint64_t)run << 1);
+  for(size_t k = 0; k < value_bytes; k++)
+    vb[k] = (uint8_t)(value >> (8 * k));
+  buf_append(out, vb, value_bytes);
+}
+
+void pq_rle_encode_run(buf *out, uint32_t value, size_t n, int bit_width)
+{
+  put_run(out, value, n, ((size_t)bit_width + 7) / 8);
+}
+
 /* Encoders over uint32 values and over bytes share this body. */
 #define RLE_ENCODE_BODY(values, n, bit_width)                                      \
   do {                                                                             \
@@ -195,12 +209,7 @@ static void put_varint(buf *out, uint64_t v)
       while(i + run < (n) && (values)[i + run] == (values)[i])                     \
         run++;                                                                     \
       if(run >= 8 || i + run == (n)) {                                             \
-        uint8_t vb[4];                                                             \
-        uint32_t v = (uint32_t)(values)[i];                                        \
-        put_varint(out, (uint64_t)run << 1);                                       \
-        for(size_t k = 0; k < value_bytes; k++)                                    \
-          vb[k] = (uint8_t)(v >> (8 * k));                                         \
-        buf_append(out, vb, value_bytes);                                          \
+        put_run(out, (uint32_t)(values)[i], run, value_bytes);                     \
         i += run;                                                                  \
         continue;                                                                  \
       }                                                                            \
@@ -327,70 +336,123 @@ const char *pq_plain_decode(parquet_physical_type type, int32_t type_length,
   }
 }
 
-static void plain_encode_one(buf *out, parquet_physical_type type, int32_t type_length,
-                             const parquet_column_vector *v, size_t row, uint8_t *bits,
-                             size_t *bit_count)
+/* Fixed-width values sit in the vector in PLAIN layout (little-endian host,
+ * INT96 as its 12 bytes), so rows copy as they are. */
+static const uint8_t *fixed_values(parquet_physical_type type, const parquet_column_vector *v)
 {
   switch(type) {
-  case PARQUET_BOOLEAN:
-    if(v->values.boolean[row])
-      bits[*bit_count >> 3] |= (uint8_t)(1u << (*bit_count & 7));
-    (*bit_count)++;
-    return;
-  case PARQUET_INT32: buf_append(out, &v->values.i32[row], 4); return;
-  case PARQUET_INT64: buf_append(out, &v->values.i64[row], 8); return;
-  case PARQUET_INT96: buf_append(out, v->values.i96[row].bytes, 12); return;
-  case PARQUET_FLOAT: buf_append(out, &v->values.f32[row], 4); return;
-  case PARQUET_DOUBLE: buf_append(out, &v->values.f64[row], 8); return;
-  case PARQUET_BYTE_ARRAY: {
-    uint32_t l = v->values.bytes[row].len;
-    uint8_t le[4] = {(uint8_t)l, (uint8_t)(l >> 8), (uint8_t)(l >> 16), (uint8_t)(l >> 24)};
-    buf_append(out, le, 4);
-    buf_append(out, v->values.bytes[row].data, l);
-    return;
-  }
-  case PARQUET_FIXED_LEN_BYTE_ARRAY:
-    buf_append(out, v->values.bytes[row].data, (size_t)type_length);
-    return;
+  case PARQUET_INT32: return (const uint8_t *)v->values.i32;
+  case PARQUET_INT64: return (const uint8_t *)v->values.i64;
+  case PARQUET_FLOAT: return (const uint8_t *)v->values.f32;
+  case PARQUET_DOUBLE: return (const uint8_t *)v->values.f64;
+  case PARQUET_INT96: return (const uint8_t *)v->values.i96;
+  default: return NULL;
   }
 }
 
+static inline int row_selected(const parquet_column_vector *v, size_t row)
+{
+  return !v->defined || v->defined[row];
+}
+
+/* Constant sizes let the compiler inline the copy of one dictionary entry. */
+static inline uint8_t *put_fixed(uint8_t *p, const uint8_t *value, size_t width)
+{
+  switch(width) {
+  case 4: memcpy(p, value, 4); break;
+  case 8: memcpy(p, value, 8); break;
+  case 12: memcpy(p, value, 12); break;
+  default: memcpy(p, value, width); break;
+  }
+  return p + width;
+}
+
+/* One BYTE_ARRAY or FIXED_LEN_BYTE_ARRAY value at p; returns the end. */
+static inline uint8_t *put_bytes(uint8_t *p, parquet_bytes value, int with_length, size_t width)
+{
+  if(with_length) {
+    uint32_t l = value.len;
+    p[0] = (uint8_t)l;
+    p[1] = (uint8_t)(l >> 8);
+    p[2] = (uint8_t)(l >> 16);
+    p[3] = (uint8_t)(l >> 24);
+    p += 4;
+    width = l;
+  }
+  if(width)
+    memcpy(p, value.data, width);
+  return p + width;
+}
+
+/* Values are written straight into out's storage after one reservation:
+ * appending value by value (a length, then the bytes) cost two bounds checks
+ * and two copies per value on the writer's hottest path. */
 void pq_plain_encode(buf *out, parquet_physical_type type, int32_t type_length,
                      const parquet_column_vector *vector, size_t begin, size_t end,
                      const uint32_t *rows, size_t n)
 {
-  uint8_t *bits = NULL;
-  size_t bit_count = 0, bits_at = 0;
+  size_t slots = rows ? n : end - begin;
   if(type == PARQUET_BOOLEAN) {
-    size_t values = rows ? n : end - begin;
-    bits_at = out->len;
-    if(buf_fill(out, 0, (values + 7) / 8))
+    size_t at = out->len;
+    if(buf_fill(out, 0, (slots + 7) / 8))
       return;
-    bits = (uint8_t *)out->data + bits_at;
-  }
-  if(rows) {
-    for(size_t i = 0; i < n; i++)
-      plain_encode_one(out, type, type_length, vector, rows[i], bits, &bit_count);
-  } else if(type != PARQUET_BOOLEAN && !vector->defined &&
-            (type == PARQUET_INT32 || type == PARQUET_INT64 || type == PARQUET_FLOAT ||
-             type == PARQUET_DOUBLE || type == PARQUET_INT96)) {
-    /* Dense fixed-width values are already in PLAIN layout. */
-    size_t w = pq_plain_width(type, type_length);
-    const uint8_t *base = type == PARQUET_INT32   ? (const uint8_t *)vector->values.i32
-                          : type == PARQUET_INT64 ? (const uint8_t *)vector->values.i64
-                          : type == PARQUET_FLOAT ? (const uint8_t *)vector->values.f32
-                          : type == PARQUET_DOUBLE ? (const uint8_t *)vector->values.f64
-                                                   : (const uint8_t *)vector->values.i96;
-    buf_append(out, base + begin * w, (end - begin) * w);
-  } else {
-    for(size_t row = begin; row < end; row++) {
-      if(vector->defined && !vector->defined[row])
+    uint8_t *bits = (uint8_t *)out->data + at;
+    size_t k = 0;
+    for(size_t i = 0; i < slots; i++) {
+      size_t row = rows ? rows[i] : begin + i;
+      if(!rows && !row_selected(vector, row))
         continue;
-      plain_encode_one(out, type, type_length, vector, row, bits, &bit_count);
+      if(vector->values.boolean[row])
+        bits[k >> 3] |= (uint8_t)(1u << (k & 7));
+      k++;
     }
+    buf_truncate(out, at + (k + 7) / 8);
+    return;
   }
-  if(type == PARQUET_BOOLEAN)
-    buf_truncate(out, bits_at + (bit_count + 7) / 8);
+  const parquet_bytes *bytes = vector->values.bytes;
+  int with_length = type == PARQUET_BYTE_ARRAY;
+  size_t width = pq_plain_width(type, type_length), need = 0;
+  if(with_length) {
+    for(size_t i = 0; i < slots; i++) {
+      size_t row = rows ? rows[i] : begin + i;
+      if(rows || row_selected(vector, row))
+        need += 4 + (size_t)bytes[row].len;
+    }
+  } else
+    need = slots * width; /* nulls only make it smaller */
+  if(buf_reserve(out, need))
+    return;
+  uint8_t *start = (uint8_t *)out->data + out->len, *p = start;
+  const uint8_t *fixed = fixed_values(type, vector);
+  if(rows) {
+    for(size_t i = 0; i < n; i++) {
+      if(fixed)
+        p = put_fixed(p, fixed + (size_t)rows[i] * width, width);
+      else
+        p = put_bytes(p, bytes[rows[i]], with_length, width);
+    }
+  } else if(fixed) {
+    /* Copy each run of non-null rows at once. */
+    size_t row = begin;
+    while(row < end) {
+      size_t run_end = row;
+      while(run_end < end && row_selected(vector, run_end))
+        run_end++;
+      if(run_end > row) {
+        memcpy(p, fixed + row * width, (run_end - row) * width);
+        p += (run_end - row) * width;
+      }
+      row = run_end;
+      while(row < end && !row_selected(vector, row))
+        row++;
+    }
+  } else {
+    for(size_t row = begin; row < end; row++)
+      if(row_selected(vector, row))
+        p = put_bytes(p, bytes[row], with_length, width);
+  }
+  out->len += (size_t)(p - start);
+  out->data[out->len] = '\0';
 }
 
 /* ---- DELTA_* ---- */

@@ -42,6 +42,9 @@ const char *pq_rle_decode_levels(pq_rle_decoder *d, uint8_t *out, size_t n, int 
 void pq_rle_encode(buf *out, const uint32_t *values, size_t n, int bit_width);
 /* The same for bytes (definition levels). */
 void pq_rle_encode_levels(buf *out, const uint8_t *levels, size_t n, int bit_width);
+/* Append one RLE run of n (> 0) copies of value: what the encoders above
+ * produce for n equal values, without an array to scan. */
+void pq_rle_encode_run(buf *out, uint32_t value, size_t n, int bit_width);
 
 /* ---- PLAIN ---- */
 

@@ -13,6 +13,28 @@
 /* Readers size page buffers by num_values; keep pages of tiny values
  * (nulls, booleans, repeated dictionary indices) from growing unbounded. */
 #define MAX_PAGE_ROWS (1u << 20)
+/* Building a dictionary for ids or message bodies until it passes the size
+ * limit, or only to find it no smaller than PLAIN, costs a hash insert per
+ * value. So when the column's previous chunk in this writer went PLAIN, or
+ * its plain values exceed the limit (the dictionary can only pass the limit
+ * then), the dictionary gives up once 7/8 of a sample of its first non-null
+ * values are distinct: DICT_SAMPLE_VALUES, or half the chunk when that is
+ * less, and no sample below DICT_MIN_SAMPLE. Values can be distinct nearby
+ * and repeat further on (timestamps): a sample of 8192 sees a stretch of a
+ * few thousand distinct ones repeat, and without evidence a chunk that
+ * cannot pass the limit is always tried whole. */
+#define DICT_SAMPLE_VALUES 8192u
+#define DICT_MIN_SAMPLE 1024u
+/* Chunks with fewer non-null values keep a dictionary that does not pay:
+ * it costs or saves a few bytes there. */
+#define DICT_JUDGED_VALUES 4096u
+#define DICT_MIN_SLOTS 1024u
+
+/* What the earlier chunks of one column taught this writer. */
+typedef struct column_history {
+  int fell_back;       /* the last chunk went PLAIN although dictionaries were on */
+  size_t last_entries; /* dictionary entries of the last chunk, to size the hash table */
+} column_history;
 
 struct parquet_writer {
   stream_sink sink;
@@ -27,6 +49,7 @@ struct parquet_writer {
   cl_status failed;
   int finished;
   buf page, compressed, header, dict;
+  column_history *history; /* one per schema column */
   /* Dictionary building, reused across chunks. */
   uint32_t *row_index;     /* dictionary id of each row */
   size_t row_cap;
@@ -92,6 +115,7 @@ void parquet_writer_free(parquet_writer *w)
   free(w->slots);
   free(w->page_indices);
   free(w->levels);
+  free(w->history);
   free(w);
 }
 
@@ -192,6 +216,9 @@ cl_status parquet_writer_create(stream_sink sink, const parquet_schema *schema,
     if(!w->schema.columns[i].name)
       goto nomem;
   }
+  w->history = calloc(schema->column_count ? schema->column_count : 1, sizeof(column_history));
+  if(!w->history)
+    goto nomem;
   w->created_by = strdup(w->options.created_by ? w->options.created_by : DEFAULT_CREATED_BY);
   if(!w->created_by)
     goto nomem;
@@ -336,19 +363,33 @@ static int rehash(parquet_writer *w, size_t slot_count, size_t entries)
   return 1;
 }
 
+/* Dictionary ids of the non-null rows go to row_index, the first row of
+ * each entry to dict_rows. Returns the number of entries, or 0 when PLAIN is
+ * the better choice: the plain dictionary would pass the limit, or a sample
+ * of the values is nearly all distinct (see DICT_SAMPLE_VALUES). plain_bytes
+ * is the plain size of all non-null values, *bytes_out that of the entries. */
 static size_t build_dictionary(parquet_writer *w, const parquet_column_schema *c,
-                               const parquet_column_vector *v, size_t rows, int *nomem)
+                               const parquet_column_vector *v, size_t rows, size_t non_null,
+                               size_t plain_bytes, const column_history *history,
+                               size_t *bytes_out, int *nomem)
 {
-  size_t count = 0, bytes = 0;
+  size_t count = 0, bytes = 0, seen = 0, sample = 0;
   size_t row_cap = w->row_cap;
+  if(history->fell_back || plain_bytes > w->options.dictionary_page_limit) {
+    sample = non_null / 2 < DICT_SAMPLE_VALUES ? non_null / 2 : DICT_SAMPLE_VALUES;
+    if(sample < DICT_MIN_SAMPLE)
+      sample = 0;
+  }
   if(!grow((void **)&w->row_index, &row_cap, rows, sizeof(uint32_t))) {
     *nomem = 1;
     return 0;
   }
   w->row_cap = row_cap;
-  /* Start small for small chunks: the table is cleared for every chunk. */
-  size_t want = 1024;
-  while(want < 2 * rows && want < (1u << 16))
+  /* Size the table for the entries the last chunk of this column had; it
+   * grows by rehashing when the guess is short, and clearing an oversized
+   * table for every chunk of a low-cardinality column is wasted work. */
+  size_t want = DICT_MIN_SLOTS;
+  while(want < 2 * history->last_entries && want < 2 * rows && want < (1u << 24))
     want *= 2;
   if(w->slot_count != want) {
     free(w->slots);
@@ -363,6 +404,8 @@ static size_t build_dictionary(parquet_writer *w, const parquet_column_schema *c
   for(size_t row = 0; row < rows; row++) {
     if(v->defined && !v->defined[row])
       continue;
+    if(sample && ++seen == sample + 1 && count * 8 >= sample * 7)
+      return 0;
     uint64_t h = hash_value(c->physical, v, row);
     uint64_t tag = (h >> 32) << 32;
     size_t mask = w->slot_count - 1, s = (size_t)h & mask;
@@ -402,6 +445,7 @@ static size_t build_dictionary(parquet_writer *w, const parquet_column_schema *c
     }
     w->row_index[row] = id;
   }
+  *bytes_out = bytes;
   return count;
 }
 
@@ -414,15 +458,58 @@ static int bytes_less(parquet_bytes a, parquet_bytes b)
   return c < 0 || (c == 0 && a.len < b.len);
 }
 
-/* Min and max of the non-null values (rows, or all non-null rows when rows
- * is NULL), stored plain-encoded in the chunk description. */
-static cl_status compute_statistics(const parquet_column_schema *c, const parquet_column_vector *v,
-                                    size_t row_count, const uint32_t *rows, size_t n,
-                                    pq_chunk_out *out, cl_error *err)
+/* The first 8 bytes as a big-endian number, zero-padded. Where two keys
+ * differ they order their values as unsigned byte strings do, so ids and
+ * hashes mostly compare without a memcmp. */
+static inline uint64_t order_key(parquet_bytes b)
 {
-  parquet_statistics *s = &out->statistics;
-  if(c->physical == PARQUET_INT96 || c->logical == PARQUET_LOGICAL_NULL)
-    return CL_OK;
+  uint64_t key = 0;
+  if(b.len >= 8)
+    memcpy(&key, b.data, 8);
+  else if(b.len)
+    memcpy(&key, b.data, b.len);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  key = __builtin_bswap64(key);
+#endif
+  return key;
+}
+
+/* Rows of the minimum and maximum byte string, SIZE_MAX when none. */
+static void bytes_min_max(const parquet_column_vector *v, size_t row_count, const uint32_t *rows,
+                          size_t n, size_t *lo_out, size_t *hi_out)
+{
+  size_t total = rows ? n : row_count, lo = SIZE_MAX, hi = SIZE_MAX;
+  uint64_t lo_key = 0, hi_key = 0;
+  const parquet_bytes *values = v->values.bytes;
+  for(size_t k = 0; k < total; k++) {
+    size_t row = rows ? rows[k] : k;
+    if(!rows && v->defined && !v->defined[row])
+      continue;
+    uint64_t key = order_key(values[row]);
+    if(lo == SIZE_MAX) {
+      lo = hi = row;
+      lo_key = hi_key = key;
+      continue;
+    }
+    if(key < lo_key || (key == lo_key && bytes_less(values[row], values[lo]))) {
+      lo = row;
+      lo_key = key;
+    }
+    if(key > hi_key || (key == hi_key && bytes_less(values[hi], values[row]))) {
+      hi = row;
+      hi_key = key;
+    }
+  }
+  *lo_out = lo;
+  *hi_out = hi;
+}
+
+/* Rows of the minimum and maximum of a BOOLEAN or numeric column (NaN
+ * ignored), SIZE_MAX when none. */
+static void scalar_min_max(const parquet_column_schema *c, const parquet_column_vector *v,
+                           size_t row_count, const uint32_t *rows, size_t n, size_t *lo_out,
+                           size_t *hi_out)
+{
   size_t total = rows ? n : row_count, lo = SIZE_MAX, hi = SIZE_MAX;
   int unsigned_int = c->logical == PARQUET_LOGICAL_INTEGER && !c->is_signed;
   for(size_t k = 0; k < total; k++) {
@@ -469,9 +556,8 @@ static cl_status compute_statistics(const parquet_column_schema *c, const parque
       less_lo = v->values.f64[row] < v->values.f64[lo];
       more_hi = v->values.f64[row] > v->values.f64[hi];
       break;
-    default:
-      less_lo = bytes_less(v->values.bytes[row], v->values.bytes[lo]);
-      more_hi = bytes_less(v->values.bytes[hi], v->values.bytes[row]);
+    default: /* byte strings go through bytes_min_max() */
+      less_lo = more_hi = 0;
       break;
     }
     if(less_lo)
@@ -479,6 +565,24 @@ static cl_status compute_statistics(const parquet_column_schema *c, const parque
     if(more_hi)
       hi = row;
   }
+  *lo_out = lo;
+  *hi_out = hi;
+}
+
+/* Min and max of the non-null values (rows, or all non-null rows when rows
+ * is NULL), stored plain-encoded in the chunk description. */
+static cl_status compute_statistics(const parquet_column_schema *c, const parquet_column_vector *v,
+                                    size_t row_count, const uint32_t *rows, size_t n,
+                                    pq_chunk_out *out, cl_error *err)
+{
+  parquet_statistics *s = &out->statistics;
+  if(c->physical == PARQUET_INT96 || c->logical == PARQUET_LOGICAL_NULL)
+    return CL_OK;
+  size_t lo, hi;
+  if(c->physical == PARQUET_BYTE_ARRAY || c->physical == PARQUET_FIXED_LEN_BYTE_ARRAY)
+    bytes_min_max(v, row_count, rows, n, &lo, &hi);
+  else
+    scalar_min_max(c, v, row_count, rows, n, &lo, &hi);
   if(lo == SIZE_MAX)
     return CL_OK; /* all null (or NaN): no min/max */
   size_t lo_len, hi_len;
@@ -575,7 +679,7 @@ static cl_status write_chunk(parquet_writer *w, size_t column, const parquet_col
   const parquet_column_schema *c = &w->schema.columns[column];
   cl_status status;
   int all_null = c->logical == PARQUET_LOGICAL_NULL;
-  size_t non_null = 0;
+  size_t non_null = 0, plain_bytes = 0;
   if(!all_null) {
     if(v->count != rows)
       return cl_fail(err, CL_ERR_USAGE, "parquet writer: column %s has %zu values for %zu rows",
@@ -599,7 +703,10 @@ static cl_status write_chunk(parquet_writer *w, size_t column, const parquet_col
         if(v->values.bytes[i].len && !v->values.bytes[i].data)
           return cl_fail(err, CL_ERR_USAGE, "parquet writer: column %s row %zu has no data",
                          c->name, i);
+        plain_bytes += plain_size(c->physical, c->type_length, v, i);
       }
+    else if(c->physical != PARQUET_BOOLEAN)
+      plain_bytes = non_null * pq_plain_width(c->physical, c->type_length);
   }
   chunk->type = (int32_t)c->physical;
   chunk->codec = w->options.codec;
@@ -611,12 +718,23 @@ static cl_status write_chunk(parquet_writer *w, size_t column, const parquet_col
   chunk->statistics.has_null_count = 1;
   chunk->statistics.null_count = (int64_t)(rows - non_null);
 
-  size_t dict_count = 0;
+  size_t dict_count = 0, dict_bytes = 0;
   int nomem = 0;
-  if(w->options.dictionary && !all_null && non_null && c->physical != PARQUET_BOOLEAN)
-    dict_count = build_dictionary(w, c, v, rows, &nomem);
-  if(nomem)
-    return cl_fail(err, CL_ERR_NOMEM, "parquet writer: out of memory for a dictionary");
+  column_history *history = &w->history[column];
+  if(w->options.dictionary && !all_null && non_null && c->physical != PARQUET_BOOLEAN) {
+    dict_count = build_dictionary(w, c, v, rows, non_null, plain_bytes, history, &dict_bytes,
+                                  &nomem);
+    if(nomem)
+      return cl_fail(err, CL_ERR_NOMEM, "parquet writer: out of memory for a dictionary");
+    /* Mostly distinct values (row numbers, ids) make a dictionary as large
+     * as the plain values plus the indices: PLAIN is smaller and cheaper to
+     * read. */
+    if(dict_count && non_null >= DICT_JUDGED_VALUES &&
+       dict_bytes + non_null / 8 * (size_t)pq_bit_width(dict_count - 1) >= plain_bytes)
+      dict_count = 0;
+    history->fell_back = !dict_count;
+    history->last_entries = dict_count;
+  }
   if(w->options.statistics && !all_null && non_null &&
      (status = compute_statistics(c, v, rows, dict_count ? w->dict_rows : NULL, dict_count, chunk,
                                   err)))
@@ -671,11 +789,18 @@ static cl_status write_chunk(parquet_writer *w, size_t column, const parquet_col
     }
     buf_clear(&w->page);
     if(c->optional) {
-      uint8_t *levels = w->levels;
-      for(size_t i = begin; i < end; i++)
-        levels[i - begin] = all_null ? 0 : v->defined ? (v->defined[i] != 0) : 1;
       buf_fill(&w->page, 0, 4);
-      pq_rle_encode_levels(&w->page, levels, end - begin, 1);
+      if(all_null || non_null == rows) {
+        /* One level for the whole page: the single RLE run the general
+         * encoder would produce, without building the levels. */
+        pq_rle_encode_run(&w->page, !all_null, end - begin, 1);
+      } else {
+        uint8_t *levels = w->levels;
+        const uint8_t *defined = v->defined + begin;
+        for(size_t i = 0; i < end - begin; i++)
+          levels[i] = defined[i] != 0;
+        pq_rle_encode_levels(&w->page, levels, end - begin, 1);
+      }
       if(!w->page.failed) {
         uint32_t l = (uint32_t)(w->page.len - 4);
         uint8_t le[4] = {(uint8_t)l, (uint8_t)(l >> 8), (uint8_t)(l >> 16), (uint8_t)(l >> 24)};
