@@ -16,12 +16,12 @@ import { DuckDBInstance } from '@duckdb/node-api';
 let dir;
 let gen;
 let measure;
+const flags = ['-std=c11', '-D_GNU_SOURCE', '-O1', '-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wvla'];
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'bench-harness-'));
   gen = join(dir, 'gen_uploads');
   measure = join(dir, 'measure');
-  const flags = ['-std=c11', '-D_GNU_SOURCE', '-O1', '-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wvla'];
   execFileSync('cc', [...flags, '-o', gen, 'bench/gen_uploads.c', '-lz']);
   execFileSync('cc', [...flags, '-o', measure, 'bench/measure.c']);
 });
@@ -147,14 +147,19 @@ test('duckdb_collate: duplicates written once, history rows anti-joined away', a
   assert.equal(collateWithDuckdb(more, join(dir, 'more.parquet'), ['--history', history]), 30);
 });
 
-test('lambda_startup: times the first invocation/next of a runtime client', () => {
+test('startup_probe: times the first invocation/next of a runtime client', () => {
+  const probe = join(dir, 'startup_probe');
+  execFileSync('cc', [...flags, '-o', probe, 'bench/startup_probe.c']);
   const client = join(dir, 'client.mjs');
   writeFileSync(client, '#!/usr/bin/env node\n' +
     "fetch(`http://${process.env.AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next`);\n" +
     'setTimeout(() => {}, 10000);\n');
   chmodSync(client, 0o755);
-  const ok = execFileSync('node', ['bench/lambda_startup.mjs', client, '2']).toString();
+  const ok = execFileSync(probe, ['-n', '2', '-b', '/bin/true', '--', client]).toString();
   assert.match(ok, /^startup_ms=[0-9.]+,[0-9.]+$/m);
-  const failing = execFileSync('node', ['bench/lambda_startup.mjs', '/bin/false', '1']).toString();
-  assert.match(failing, /^startup_error=exited with 1/m);
+  assert.match(ok, /^startup_cpu_ms=[0-9.]+,[0-9.]+$/m);
+  assert.match(ok, /^baseline_ms=[0-9.]+,[0-9.]+$/m);
+  const failing = spawnSync(probe, ['-n', '1', '--', '/bin/false']);
+  assert.equal(failing.status, 1);
+  assert.match(failing.stdout.toString(), /^startup_error=\/bin\/false exited with 1/m);
 });
