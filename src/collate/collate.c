@@ -65,7 +65,7 @@ _Static_assert(sizeof(unique_entry) == 48, "unique_entry stays 48 bytes");
 typedef struct unique_set {
   unique_entry *entries;
   size_t count, capacity;
-  uint32_t *by_id;   /* entry index + 1, 0 = empty slot */
+  uint64_t *by_id;   /* id_tag() | entry index + 1; 0 = empty slot */
   size_t id_mask;
   uint32_t *by_hash;
   size_t hash_mask;
@@ -79,30 +79,43 @@ static void unique_free(unique_set *u)
   memset(u, 0, sizeof(*u));
 }
 
+/* 32 more bits of the id beside its entry in the index: a probe past
+ * another id is settled there, without a cache miss into the entries. */
+static uint64_t id_tag(const uint8_t id[DIGEST_LEN])
+{
+  uint32_t tag;
+  memcpy(&tag, id + 8, sizeof(tag));
+  return (uint64_t)tag << 32;
+}
+
+#define INDEX_ENTRY(slot) ((uint32_t)(slot))
+
 static long unique_find(const unique_set *u, const uint8_t id[DIGEST_LEN])
 {
   if(!u->by_id)
     return -1;
+  uint64_t tag = id_tag(id);
   for(size_t slot = digest_slot(id) & u->id_mask;; slot = (slot + 1) & u->id_mask) {
-    uint32_t e = u->by_id[slot];
+    uint64_t e = u->by_id[slot];
     if(!e)
       return -1;
-    if(!memcmp(u->entries[e - 1].id, id, DIGEST_LEN))
-      return (long)e - 1;
+    if((e & ~(uint64_t)UINT32_MAX) == tag && !memcmp(u->entries[INDEX_ENTRY(e) - 1].id, id,
+                                                     DIGEST_LEN))
+      return (long)INDEX_ENTRY(e) - 1;
   }
 }
 
 static cl_status unique_grow_index(unique_set *u, cl_error *err)
 {
   size_t slots = u->id_mask ? (u->id_mask + 1) * 2 : 1024;
-  uint32_t *index = mem_calloc_table(slots, sizeof(*index));
+  uint64_t *index = mem_calloc_table(slots, sizeof(*index));
   if(!index)
     return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", u->count);
   for(size_t i = 0; i < u->count; i++) {
     size_t slot = digest_slot(u->entries[i].id) & (slots - 1);
     while(index[slot])
       slot = (slot + 1) & (slots - 1);
-    index[slot] = (uint32_t)(i + 1);
+    index[slot] = id_tag(u->entries[i].id) | (uint32_t)(i + 1);
   }
   free(u->by_id);
   u->by_id = index;
@@ -180,7 +193,7 @@ static cl_status unique_offer(unique_set *u, const uint8_t id[DIGEST_LEN],
   size_t slot = digest_slot(id) & u->id_mask;
   while(u->by_id[slot])
     slot = (slot + 1) & u->id_mask;
-  u->by_id[slot] = (uint32_t)(u->count + 1);
+  u->by_id[slot] = id_tag(id) | (uint32_t)(u->count + 1);
   u->count++;
   return CL_OK;
 }
@@ -513,6 +526,9 @@ static cl_status put_output(engine *e, output_file *o, const char *key,
 
 #define COLUMN_BIT(index) (UINT32_C(1) << (index))
 
+/* Rows ahead whose index slot is prefetched: about one memory latency. */
+#define INDEX_PREFETCH 8
+
 static cl_status load_unique_set(engine *e, history_file *current, unique_set *unique,
                                  cl_error *err)
 {
@@ -532,6 +548,14 @@ static cl_status load_unique_set(engine *e, history_file *current, unique_set *u
     for(size_t r = 0; !status && r < batch.count; r++) {
       collate_cell id_cell, hash_cell, ts, deleted, device;
       uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
+      /* A million ids make each index probe a miss to memory: ask for the
+       * slot of a row a few ahead while this one is looked up. */
+      if(r + INDEX_PREFETCH < batch.count) {
+        uint8_t ahead[DIGEST_LEN];
+        history_cell(&batch, (size_t)t->col_id, r + INDEX_PREFETCH, &id_cell);
+        cell_digest(&id_cell, ahead);
+        __builtin_prefetch(&unique->by_id[digest_slot(ahead) & unique->id_mask]);
+      }
       history_cell(&batch, (size_t)t->col_id, r, &id_cell);
       history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
       history_cell(&batch, (size_t)t->col_ts_updated, r, &ts);
