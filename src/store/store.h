@@ -19,8 +19,9 @@
  * and .collator-locks/) are CL_ERR_USAGE. The ETag is "INODE-SIZE-MTIMENS"
  * in hex, from stat alone; every write gets a new inode and an mtime later
  * than the version it replaces, so an ETag never repeats for a key. Writes
- * and deletes of one key serialise on an flock()ed stripe file under
- * DIR/.collator-locks/. Keys "a" and "a/b" cannot both exist (CL_ERR_IO).
+ * and deletes of one key serialise on a byte-range lock (an open file
+ * description lock, one of 65536 stripes) of DIR/.collator-locks/stripes.
+ * Keys "a" and "a/b" cannot both exist (CL_ERR_IO).
  *
  * S3 details: see store_s3.c's opening comment; the environment it reads is
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
@@ -91,6 +92,13 @@ cl_status store_get(store *s, const char *key, buf *out, store_info *info, cl_er
 cl_status store_get_to_fd(store *s, const char *key, int fd, store_info *info,
                           cl_error *err);
 
+/* The whole object as a read-only descriptor at offset 0, which the caller
+ * closes and must not write to. On a local store it is the object's own
+ * file, opened rather than copied; like a reader it keeps the version it
+ * opened, even after the object is replaced or deleted. Elsewhere it is a
+ * temp file in $TMPDIR (default /tmp) holding a copy. */
+cl_status store_get_fd(store *s, const char *key, int *fd, store_info *info, cl_error *err);
+
 /* Streaming read: the object's bytes on demand. The reader is pinned to the
  * version it opened: if the object is replaced meanwhile, a later read fails
  * with CL_ERR_CONFLICT rather than mixing versions. */
@@ -115,6 +123,16 @@ cl_status store_put(store *s, const char *key, const void *data, size_t len,
 cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
                        const store_precondition *precondition, store_info *written,
                        cl_error *err);
+
+/* A read-write descriptor of a new temp file without a name (it is gone
+ * once its last descriptor closes), for building an object to hand to
+ * store_put_fd; the caller closes it. On a local store it is made inside
+ * DIR, so that store_put_fd can link the file into place instead of copying
+ * its bytes (when size is the file's whole length); after that the
+ * descriptor refers to the stored object, so the caller must not write to it
+ * again. If that fails, and on S3, it is a temp file in $TMPDIR (default
+ * /tmp), like any other. */
+cl_status store_temp_fd(store *s, int *fd, cl_error *err);
 
 /* Deleting a missing object succeeds (as S3's DELETE does). */
 cl_status store_delete(store *s, const char *key, cl_error *err);

@@ -17,6 +17,8 @@ typedef struct store_ops {
   cl_status (*get)(store *s, const char *key, buf *out, store_info *info, cl_error *err);
   cl_status (*get_to_fd)(store *s, const char *key, int fd, store_info *info,
                          cl_error *err);
+  /* NULL: store_get_fd copies the object into a temp file in $TMPDIR. */
+  cl_status (*get_fd)(store *s, const char *key, int *fd, store_info *info, cl_error *err);
   cl_status (*reader_open)(store *s, const char *key, store_reader **out,
                            store_info *info, cl_error *err);
   cl_status (*read_range)(store *s, const char *key, const char *etag, uint64_t offset,
@@ -27,6 +29,8 @@ typedef struct store_ops {
   cl_status (*put_fd)(store *s, const char *key, int fd, uint64_t size,
                       const store_precondition *precondition, store_info *written,
                       cl_error *err);
+  /* NULL: store_temp_fd makes a temp file in $TMPDIR. */
+  cl_status (*temp_fd)(store *s, int *fd, cl_error *err);
   cl_status (*remove)(store *s, const char *key, cl_error *err);
   cl_status (*list)(store *s, const char *prefix, store_list_fn fn, void *ctx,
                     cl_error *err);
@@ -43,6 +47,10 @@ struct store_reader {
   stream_source source;
   void (*free)(store_reader *reader);
 };
+
+/* An unnamed temp file in $TMPDIR (default /tmp), for backends without a
+ * better place. */
+cl_status store_tmpdir_temp_fd(int *fd, cl_error *err);
 
 /* Backend constructors; `location` is the URL with its scheme removed. */
 cl_status store_fs_open(const char *location, store **out, cl_error *err);

@@ -6,9 +6,18 @@
  * an inode can only come back after the old version is gone, and writers
  * stamp each new version with an mtime strictly later than the version they
  * replace, so an ETag never repeats for a key. Writers of one key serialise
- * on an flock()ed lock file (one of 4096 stripes under .collator-locks/),
- * which makes the re-check of a precondition and the rename one atomic step
- * for every process on the machine. */
+ * on one of 65536 stripes: a byte of the lock file .collator-locks/stripes,
+ * locked with an open-file-description lock (F_OFD_SETLKW). Such a lock
+ * belongs to the handle's own descriptor, so it excludes other processes and
+ * other handles (threads) of this process alike, and it makes the re-check
+ * of a precondition and the rename one atomic step. One lock file opened
+ * once per handle, rather than a file per stripe opened per write, keeps a
+ * write to two fcntl calls and never allocates an inode for a lock.
+ *
+ * Small writes are dominated by the filesystem's own work (allocating
+ * inodes, the two fsyncs), so the write path makes no call it can skip:
+ * directories are created only when creating the temp file says they are
+ * missing, and only the missing ones. */
 #include "store_backend.h"
 
 #include <dirent.h>
@@ -18,20 +27,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "core/digest.h"
-
 #define FS_RESERVED_PREFIX ".collator-"
 #define FS_LOCK_DIR ".collator-locks"
+#define FS_LOCK_FILE FS_LOCK_DIR "/stripes"
+#define FS_LOCK_STRIPES 65536
 #define FS_COPY_CHUNK (256 * 1024)
 
 typedef struct fs_store {
   store base;
-  char *root; /* absolute, no trailing slash */
+  char *root;      /* absolute, no trailing slash */
+  int lock_fd;     /* FS_LOCK_FILE, opened on the first write; -1 before */
+  pid_t lock_pid;  /* the process that opened lock_fd */
 } fs_store;
 
 typedef struct fs_reader {
@@ -248,6 +258,20 @@ static cl_status fs_get_to_fd(store *s, const char *key, int out_fd, store_info 
   return get_to_sink(s, key, info, NULL, stream_sink_to_fd(&destination), err);
 }
 
+/* The object's own file: nothing to copy, and the open descriptor pins the
+ * version as a reader's does. Its bytes count as read, as a copy's would. */
+static cl_status fs_get_fd(store *s, const char *key, int *fd, store_info *info,
+                           cl_error *err)
+{
+  struct stat st;
+  cl_status status = open_object(fs_of(s), key, fd, &st, err);
+  if(status)
+    return status;
+  fill_info(&st, info);
+  s->stats.bytes_read += (uint64_t)st.st_size;
+  return CL_OK;
+}
+
 static cl_status fs_reader_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)
 {
   fs_reader *reader = ctx;
@@ -332,83 +356,136 @@ static cl_status fs_read_range(store *s, const char *key, const char *etag, uint
   return status;
 }
 
-/* mkdir -p of the key's parent directories below the root (the root too). */
+static cl_status mkdir_failure(fs_store *fs, const char *key, const char *dir, int error,
+                               cl_error *err)
+{
+  /* ENOTDIR: an object sits where a directory must go (keys "a" and "a/b"
+   * can coexist in S3 but not as files). */
+  return cl_fail(err, CL_ERR_IO, "%s/%s: creating %s '%s': %s", fs->base.name, key,
+                 strlen(dir) > strlen(fs->root) ? "directory" : "store root", dir,
+                 error == ENOTDIR ? "an object is in the way" : strerror(error));
+}
+
+/* mkdir -p of the directory part of `path` (a key's object path), called
+ * once creating a file there failed with ENOENT. It walks up from the
+ * deepest directory to the first one that exists, then creates the missing
+ * ones downwards, so a key in a new directory costs a mkdir per missing
+ * level and nothing for the levels that exist. */
 static cl_status make_parents(fs_store *fs, const char *key, const char *path, cl_error *err)
 {
   char *copy = strdup(path);
   if(!copy)
     return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", fs->base.name, key);
-  size_t root_len = strlen(fs->root);
   cl_status status = CL_OK;
-  for(char *p = copy + 1; *p; p++) {
-    if(*p != '/')
-      continue;
-    *p = '\0';
-    if(mkdir(copy, 0777) && errno != EEXIST) {
-      int error = errno;
-      int below_root = strlen(copy) > root_len;
-      status = cl_fail(err, CL_ERR_IO, "%s/%s: creating %s '%s': %s", fs->base.name, key,
-                       below_root ? "directory" : "store root", copy, strerror(error));
+  char *end = strrchr(copy, '/');
+  *end = '\0';
+  /* Upwards: cut the path at successive slashes until a mkdir does not
+   * report a missing parent. */
+  char *cut = end;
+  for(;;) {
+    if(!mkdir(copy, 0777) || errno == EEXIST)
+      break;
+    char *slash = errno == ENOENT ? strrchr(copy, '/') : NULL;
+    if(!slash || slash == copy) {
+      status = mkdir_failure(fs, key, copy, errno, err);
       break;
     }
-    *p = '/';
+    *slash = '\0';
+    cut = slash;
   }
-  if(!status) {
-    struct stat st;
-    /* An existing object where a directory must go (key "a" vs "a/b") is
-     * legal in S3 but cannot exist on a filesystem. */
-    char *last = strrchr(copy, '/');
-    *last = '\0';
-    if(stat(copy, &st) || !S_ISDIR(st.st_mode))
-      status = cl_fail(err, CL_ERR_IO,
-                       "%s/%s: cannot create the key's directory: an object is in the way",
-                       fs->base.name, key);
+  /* Downwards: put the slashes back one at a time, creating each level. */
+  while(!status && cut != end) {
+    *cut = '/';
+    cut += strlen(cut);
+    if(mkdir(copy, 0777) && errno != EEXIST)
+      status = mkdir_failure(fs, key, copy, errno, err);
   }
   free(copy);
   return status;
 }
 
-static cl_status lock_key(fs_store *fs, const char *key, int *lock_fd, cl_error *err)
+/* The handle's descriptor of the lock file, opened (and the lock directory
+ * made) on first use. A child process after fork() shares the parent's open
+ * file description, and with it the parent's locks, so it opens its own. */
+static cl_status lock_file(fs_store *fs, const char *key, pid_t pid, cl_error *err)
 {
-  char hash[DIGEST_MD5_HEX_LEN + 1];
-  digest_md5_hex(key, strlen(key), hash);
+  if(fs->lock_fd >= 0 && fs->lock_pid == pid)
+    return CL_OK;
+  if(fs->lock_fd >= 0)
+    close(fs->lock_fd);
+  fs->lock_fd = -1;
   buf path = BUF_INIT;
-  buf_printf(&path, "%s/" FS_LOCK_DIR, fs->root);
+  buf_printf(&path, "%s/" FS_LOCK_FILE, fs->root);
   if(buf_status(&path)) {
     buf_free(&path);
     return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", fs->base.name, key);
   }
-  if(mkdir(path.data, 0777) && errno != EEXIST) {
-    cl_status status = cl_fail(err, CL_ERR_IO, "%s/%s: creating lock directory: %s",
-                               fs->base.name, key, strerror(errno));
-    buf_free(&path);
-    return status;
+  int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if(fd < 0 && errno == ENOENT) {
+    char *slash = strrchr(path.data, '/');
+    *slash = '\0';
+    if(mkdir(path.data, 0777) && errno != EEXIST) {
+      cl_status status = cl_fail(err, CL_ERR_IO, "%s/%s: creating lock directory: %s",
+                                 fs->base.name, key, strerror(errno));
+      buf_free(&path);
+      return status;
+    }
+    *slash = '/';
+    fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   }
-  /* 4096 stripes bound the number of lock files; two keys sharing a stripe
-   * only wait for each other, and no caller ever holds two stripes. */
-  buf_printf(&path, "/%.3s.lock", hash);
-  int fd = buf_status(&path) ? -1 : open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   int error = errno;
   buf_free(&path);
   if(fd < 0)
     return cl_fail(err, CL_ERR_IO, "%s/%s: opening lock file: %s", fs->base.name, key,
                    strerror(error));
-  while(flock(fd, LOCK_EX)) {
-    if(errno != EINTR) {
-      error = errno;
-      close(fd);
-      return cl_fail(err, CL_ERR_IO, "%s/%s: locking: %s", fs->base.name, key,
-                     strerror(error));
-    }
-  }
-  *lock_fd = fd;
+  fs->lock_fd = fd;
+  fs->lock_pid = pid;
   return CL_OK;
 }
 
-static void unlock_key(int lock_fd)
+/* FNV-1a: stable across processes and versions of this code, which is all
+ * a stripe number needs. */
+static off_t key_stripe(const char *key)
 {
-  if(lock_fd >= 0)
-    close(lock_fd); /* closing the only descriptor releases the flock */
+  uint32_t hash = 2166136261u;
+  for(const unsigned char *p = (const unsigned char *)key; *p; p++)
+    hash = (hash ^ *p) * 16777619u;
+  return (off_t)(hash % FS_LOCK_STRIPES);
+}
+
+static int set_stripe_lock(int fd, off_t stripe, short type, int wait)
+{
+  struct flock lock;
+  memset(&lock, 0, sizeof(lock)); /* OFD locks require l_pid == 0 */
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = stripe;
+  lock.l_len = 1;
+  return fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &lock);
+}
+
+/* Lock the key's stripe; *stripe receives what unlock_key needs. Two keys
+ * sharing a stripe only wait for each other, and no caller ever holds two
+ * stripes, so there is no lock order to get wrong. */
+static cl_status lock_key(fs_store *fs, const char *key, pid_t pid, off_t *stripe,
+                          cl_error *err)
+{
+  cl_status status = lock_file(fs, key, pid, err);
+  if(status)
+    return status;
+  *stripe = key_stripe(key);
+  while(set_stripe_lock(fs->lock_fd, *stripe, F_WRLCK, 1)) {
+    if(errno != EINTR)
+      return cl_fail(err, CL_ERR_IO, "%s/%s: locking: %s", fs->base.name, key,
+                     strerror(errno));
+  }
+  return CL_OK;
+}
+
+static void unlock_key(fs_store *fs, off_t stripe)
+{
+  if(stripe >= 0)
+    set_stripe_lock(fs->lock_fd, stripe, F_UNLCK, 0);
 }
 
 static cl_status check_condition(fs_store *fs, const char *key, const char *path,
@@ -532,36 +609,105 @@ static void sync_parent_dir(const char *path)
   free(copy);
 }
 
-/* A temp file next to the object, so the rename stays within one
- * filesystem. Not mkstemp: its 0600 mode would make objects private, and
- * flipping the umask to compute 0666 & ~umask races with other threads. */
-static cl_status create_temp(fs_store *fs, const char *key, const char *path, buf *tmp_path,
-                             int *tmp_fd, cl_error *err)
+/* The next temp file name next to the object, so that the rename stays
+ * within one directory. */
+static cl_status next_temp_name(fs_store *fs, const char *key, const char *path, pid_t pid,
+                                buf *tmp_path, cl_error *err)
 {
   static atomic_uint serial;
-  size_t dir_len = (size_t)(strrchr(path, '/') - path);
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  buf_clear(tmp_path);
+  buf_append(tmp_path, path, (size_t)(strrchr(path, '/') - path));
+  buf_printf(tmp_path, "/" FS_RESERVED_PREFIX "tmp-%ld-%u-%lx", (long)pid,
+             atomic_fetch_add(&serial, 1), (unsigned long)now.tv_nsec);
+  if(buf_status(tmp_path))
+    return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", fs->base.name, key);
+  return CL_OK;
+}
+
+static cl_status temp_failure(fs_store *fs, const char *key, int error, cl_error *err)
+{
+  /* ENOTDIR after the directories were made: a file sits where one of them
+   * must go (keys "a" and "a/b" can coexist in S3 but not as files). */
+  if(error == ENOTDIR)
+    return cl_fail(err, CL_ERR_IO,
+                   "%s/%s: cannot create the key's directory: an object is in the way",
+                   fs->base.name, key);
+  return cl_fail(err, CL_ERR_IO, "%s/%s: creating temp file: %s", fs->base.name, key,
+                 strerror(error));
+}
+
+/* Give the caller's file, an anonymous store temp (see fs_temp_fd), a temp
+ * name next to the object, so that it can be renamed into place without a
+ * copy of its bytes. *linked stays 0 when the file cannot be linked (then
+ * the caller copies it). */
+static cl_status link_temp(fs_store *fs, const char *key, const char *path, int fd,
+                           uint64_t size, pid_t pid, buf *tmp_path, int *linked,
+                           cl_error *err)
+{
+  struct stat st;
+  *linked = 0;
+  /* Only an O_TMPFILE file (Linux reports the flag back) can get a name,
+   * and only one holding exactly the object can become it. */
+  int flags = fcntl(fd, F_GETFL);
+  if(flags < 0 || (flags & O_TMPFILE) != O_TMPFILE || fstat(fd, &st) ||
+     st.st_nlink != 0 || (uint64_t)st.st_size != size)
+    return CL_OK;
+  char proc_path[64];
+  snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+  int made_parents = 0;
   for(int attempt = 0; attempt < 100; attempt++) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    cl_status status = next_temp_name(fs, key, path, pid, tmp_path, err);
+    if(status)
+      return status;
+    if(!linkat(AT_FDCWD, proc_path, AT_FDCWD, tmp_path->data, AT_SYMLINK_FOLLOW)) {
+      *linked = 1;
+      return CL_OK;
+    }
+    int error = errno;
     buf_clear(tmp_path);
-    buf_append(tmp_path, path, dir_len);
-    buf_printf(tmp_path, "/" FS_RESERVED_PREFIX "tmp-%ld-%u-%lx", (long)getpid(),
-               atomic_fetch_add(&serial, 1), (unsigned long)now.tv_nsec);
-    if(buf_status(tmp_path))
-      return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", fs->base.name, key);
+    if(error == EEXIST)
+      continue;
+    /* ENOENT is either a missing directory or a file that is not linkable
+     * (not O_TMPFILE, or no /proc); one mkdir -p tells them apart. */
+    if(error != ENOENT || made_parents)
+      return CL_OK;
+    status = make_parents(fs, key, path, err);
+    if(status)
+      return status;
+    made_parents = 1;
+  }
+  return CL_OK;
+}
+
+/* A temp file next to the object. Not mkstemp: its 0600 mode would make
+ * objects private, and flipping the umask to compute 0666 & ~umask races
+ * with other threads. */
+static cl_status create_temp(fs_store *fs, const char *key, const char *path, pid_t pid,
+                             buf *tmp_path, int *tmp_fd, cl_error *err)
+{
+  int made_parents = 0;
+  for(int attempt = 0; attempt < 100; attempt++) {
+    cl_status status = next_temp_name(fs, key, path, pid, tmp_path, err);
+    if(status)
+      return status;
     int fd = open(tmp_path->data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if(fd >= 0) {
       *tmp_fd = fd;
       return CL_OK;
     }
-    if(errno != EEXIST) {
-      cl_status status = cl_fail(err, CL_ERR_IO, "%s/%s: creating temp file: %s",
-                                 fs->base.name, key, strerror(errno));
-      buf_clear(tmp_path);
+    int error = errno;
+    buf_clear(tmp_path);
+    if(error == EEXIST)
+      continue;
+    if(error != ENOENT || made_parents)
+      return temp_failure(fs, key, error, err);
+    status = make_parents(fs, key, path, err);
+    if(status)
       return status;
-    }
+    made_parents = 1;
   }
-  buf_clear(tmp_path);
   return cl_fail(err, CL_ERR_IO, "%s/%s: no free temp file name", fs->base.name, key);
 }
 
@@ -570,26 +716,35 @@ static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *paylo
                           cl_error *err)
 {
   buf path = BUF_INIT, tmp_path = BUF_INIT;
-  int tmp_fd = -1, lock_fd = -1;
+  int tmp_fd = -1, linked = 0;
+  off_t stripe = -1;
+  pid_t pid = getpid();
   fs->base.stats.requests++;
   cl_status status = object_path(fs, key, &path, err);
-  if(!status)
-    status = make_parents(fs, key, path.data, err);
   if(status)
     goto done;
-  status = create_temp(fs, key, path.data, &tmp_path, &tmp_fd, err);
-  if(status)
-    goto done;
-  status = fill_temp(fs, key, tmp_fd, payload, err);
-  if(status)
-    goto done;
+  if(payload->fd >= 0) {
+    status = link_temp(fs, key, path.data, payload->fd, payload->size, pid, &tmp_path,
+                       &linked, err);
+    if(status)
+      goto done;
+  }
+  if(linked) {
+    tmp_fd = payload->fd; /* the caller's: not ours to close */
+  } else {
+    status = create_temp(fs, key, path.data, pid, &tmp_path, &tmp_fd, err);
+    if(!status)
+      status = fill_temp(fs, key, tmp_fd, payload, err);
+    if(status)
+      goto done;
+  }
   if(fsync(tmp_fd)) {
     status = cl_fail(err, CL_ERR_IO, "%s/%s: fsync: %s", fs->base.name, key, strerror(errno));
     goto done;
   }
   /* The bytes are durable before the lock is taken, so the critical section
    * is only the re-check, the mtime stamp and the rename. */
-  status = lock_key(fs, key, &lock_fd, err);
+  status = lock_key(fs, key, pid, &stripe, err);
   if(status)
     goto done;
   struct stat current;
@@ -613,15 +768,15 @@ static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *paylo
     goto done;
   }
   buf_clear(&tmp_path); /* renamed: nothing to clean up */
-  unlock_key(lock_fd);
-  lock_fd = -1;
+  unlock_key(fs, stripe);
+  stripe = -1;
   sync_parent_dir(path.data);
   fill_info(&st, written);
   fs->base.stats.bytes_written += (uint64_t)st.st_size;
 
 done:
-  unlock_key(lock_fd);
-  if(tmp_fd >= 0)
+  unlock_key(fs, stripe);
+  if(tmp_fd >= 0 && !linked)
     close(tmp_fd);
   if(tmp_path.len)
     unlink(tmp_path.data);
@@ -646,6 +801,19 @@ static cl_status fs_put_fd(store *s, const char *key, int fd, uint64_t size,
   return fs_write(fs_of(s), key, &payload, precondition, written, err);
 }
 
+/* O_TMPFILE in the root: on the objects' filesystem, so fs_write can link
+ * it into place, and nameless, so a crash leaves nothing behind. Anything
+ * in the way (no root yet, a filesystem without O_TMPFILE) falls back to an
+ * ordinary temp file, which fs_write copies as before. */
+static cl_status fs_temp_fd(store *s, int *fd, cl_error *err)
+{
+  fs_store *fs = fs_of(s);
+  *fd = open(*fs->root ? fs->root : "/", O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+  if(*fd >= 0)
+    return CL_OK;
+  return store_tmpdir_temp_fd(fd, err);
+}
+
 /* Deleting a missing object succeeds, as S3's DELETE does; empty parent
  * directories stay, because removing them would race with concurrent writers
  * creating files in them (and listings never show directories anyway). */
@@ -653,11 +821,11 @@ static cl_status fs_remove(store *s, const char *key, cl_error *err)
 {
   fs_store *fs = fs_of(s);
   buf path = BUF_INIT;
-  int lock_fd = -1;
+  off_t stripe = -1;
   s->stats.requests++;
   cl_status status = object_path(fs, key, &path, err);
   if(!status)
-    status = lock_key(fs, key, &lock_fd, err);
+    status = lock_key(fs, key, getpid(), &stripe, err);
   if(!status) {
     struct stat st;
     if(!stat(path.data, &st) && S_ISDIR(st.st_mode))
@@ -665,7 +833,7 @@ static cl_status fs_remove(store *s, const char *key, cl_error *err)
     else if(unlink(path.data) && errno != ENOENT && errno != ENOTDIR)
       status = cl_fail(err, CL_ERR_IO, "%s/%s: unlink: %s", s->name, key, strerror(errno));
   }
-  unlock_key(lock_fd);
+  unlock_key(fs, stripe);
   buf_free(&path);
   return status;
 }
@@ -832,14 +1000,16 @@ static cl_status fs_list(store *s, const char *prefix, store_list_fn fn, void *c
 static void fs_free(store *s)
 {
   fs_store *fs = fs_of(s);
+  if(fs->lock_fd >= 0)
+    close(fs->lock_fd);
   free(fs->root);
   free(s->name);
   free(fs);
 }
 
 static const store_ops fs_ops = {
-  fs_head, fs_get, fs_get_to_fd, fs_reader_open, fs_read_range,
-  fs_put,  fs_put_fd, fs_remove, fs_list, fs_free,
+  fs_head, fs_get, fs_get_to_fd, fs_get_fd, fs_reader_open, fs_read_range,
+  fs_put,  fs_put_fd, fs_temp_fd, fs_remove, fs_list, fs_free,
 };
 
 cl_status store_fs_open(const char *location, store **out, cl_error *err)
@@ -880,6 +1050,7 @@ cl_status store_fs_open(const char *location, store **out, cl_error *err)
     return status;
   }
   fs->base.ops = &fs_ops;
+  fs->lock_fd = -1;
   fs->base.name = buf_take(&name, NULL);
   /* The root "/" is kept as "" so that root + "/" + key is a clean path. */
   if(!strcmp(root.data, "/"))
