@@ -421,11 +421,13 @@ static void output_close(output_file *o)
   o->fd = -1;
 }
 
-static cl_status output_open(engine *e, output_file *o, cl_error *err)
+/* stored: the file becomes an object (diff, current), so it is made where
+ * the store can put it without a copy (the local store links it in). */
+static cl_status output_open(engine *e, output_file *o, int stored, cl_error *err)
 {
   memset(o, 0, sizeof(*o));
   o->fd = -1;
-  cl_status status = history_temp_fd(&o->fd, err);
+  cl_status status = stored ? store_temp_fd(e->s, &o->fd, err) : history_temp_fd(&o->fd, err);
   if(status)
     return status;
   o->sfd.fd = o->fd;
@@ -858,7 +860,7 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
     }
   }
   if(!status)
-    status = output_open(e, &out, err);
+    status = output_open(e, &out, 1, err);
   if(!status && diff.exists) {
     int compact = history_row_group_count(&diff) > COMPACT_ROW_GROUPS;
     status = append_file(&out, &diff, diff.exact ? (compact ? APPEND_COMPACT : APPEND_COPY)
@@ -922,7 +924,7 @@ static cl_status build_current(engine *e, history_file *current, history_file *s
 {
   size_t groups = history_row_group_count(current) + history_row_group_count(spool);
   int compact = groups > COMPACT_ROW_GROUPS;
-  cl_status status = output_open(e, out, err);
+  cl_status status = output_open(e, out, 1, err);
   if(!status && current->exists)
     status = append_file(out, current, current->exact ? (compact ? APPEND_COMPACT : APPEND_COPY)
                                                       : APPEND_REENCODE,
@@ -970,7 +972,7 @@ static cl_status write_txt(engine *e, output_file *written, cl_error *err)
   history_close(&current);
   /* Streamed to a temp file: an sms txt is about as large as the history. */
   if(!status)
-    status = history_temp_fd(&text.fd, err);
+    status = store_temp_fd(e->s, &text.fd, err);
   if(!status)
     status = collate_txt_finish_to(txt, stream_sink_to_fd(&text), err);
   if(!status) {
@@ -1018,7 +1020,7 @@ static cl_status attempt(engine *e, cl_error *err)
     r->unique_rows = unique.count;
   }
   if(!status)
-    status = output_open(e, &spool, err);
+    status = output_open(e, &spool, 0, err);
   if(!status)
     status = build_spool(e, &current, &unique, &spool, err);
   unique_free(&unique);

@@ -165,13 +165,8 @@ cl_status history_fetch(store *s, const char *key, const collate_type *type,
   out->name = strdup(key);
   if(!out->name)
     return cl_fail(err, CL_ERR_NOMEM, "%s: out of memory", key);
-  cl_status status = history_temp_fd(&out->fd, err);
-  if(status)
-    return status;
-  status = store_get_to_fd(s, key, out->fd, &out->info, err);
+  cl_status status = store_get_fd(s, key, &out->fd, &out->info, err);
   if(status == CL_ERR_NOT_FOUND) {
-    close(out->fd);
-    out->fd = -1;
     cl_error_clear(err);
     return CL_OK;
   }
