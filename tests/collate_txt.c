@@ -25,6 +25,7 @@ static const struct {
   const char *expected;
 } scenarios[] = {
   {"empty", "app_packages", "d1", {{NULL, NULL, 0}}, "[]"},
+  {"empty timeline", "sms_log", "d1", {{NULL, NULL, 0}}, "[]"},
   {"app: only this device, deletion and re-add, first-appearance order", "app_packages", "d1",
    {{"d1", "{\"package_name\": \"App.One\"}", 0},
     {"d1", "{\"package_name\": \"app.two\"}", 0},

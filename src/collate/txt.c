@@ -951,7 +951,8 @@ static cl_status finish_timeline(collate_txt *txt, txt_emitter *out, cl_error *e
     if(is_live(txt, r->has_id ? txt->arena.data + r->offset : NULL, r->seq))
       txt->records[kept++] = *r;
   }
-  qsort_r(txt->records, kept, sizeof(*txt->records), by_timeline, txt);
+  if(kept > 1) /* records is NULL when no row was added */
+    qsort_r(txt->records, kept, sizeof(*txt->records), by_timeline, txt);
   for(size_t k = 0; k < kept && !status; k++) {
     const txt_record *r = &txt->records[k];
     status = emit(out, record_key(txt, r), r->key_len, record_object(txt, r), r->object_len, err);
