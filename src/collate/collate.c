@@ -427,7 +427,7 @@ static cl_status output_open(engine *e, output_file *o, int stored, cl_error *er
 {
   memset(o, 0, sizeof(*o));
   o->fd = -1;
-  cl_status status = stored ? store_temp_fd(e->s, &o->fd, err) : history_temp_fd(&o->fd, err);
+  cl_status status = stored ? store_temp_fd(e->s, &o->fd, err) : stream_temp_fd(&o->fd, err);
   if(status)
     return status;
   o->sfd.fd = o->fd;

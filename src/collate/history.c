@@ -65,23 +65,6 @@ void history_schema_free(parquet_schema *schema)
   schema->column_count = 0;
 }
 
-cl_status history_temp_fd(int *fd, cl_error *err)
-{
-  const char *tmpdir = getenv("TMPDIR");
-  const char *dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
-  char path[PATH_MAX];
-  int len = snprintf(path, sizeof(path), "%s/collator-XXXXXX", dir);
-  if(len < 0 || (size_t)len >= sizeof(path))
-    return cl_fail(err, CL_ERR_IO, "temp file in %s: directory name too long", dir);
-  *fd = mkstemp(path);
-  if(*fd < 0)
-    return cl_fail(err, CL_ERR_IO, "temp file in %s: %s", dir, strerror(errno));
-  /* Unlinked at once: the file lives only as long as the descriptor, so a
-   * crash leaves nothing behind in TMPDIR. */
-  unlink(path);
-  return CL_OK;
-}
-
 static int column_equal(const parquet_column_schema *a, const parquet_column_schema *b)
 {
   if(strcmp(a->name, b->name) || a->physical != b->physical || a->logical != b->logical ||

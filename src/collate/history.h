@@ -30,8 +30,6 @@ cl_status history_schema_create(const collate_type *type, int timestamp_micros,
                                 parquet_schema *out, cl_error *err);
 void history_schema_free(parquet_schema *schema);
 
-/* An unlinked temp file under $TMPDIR; the fd is the only handle. */
-cl_status history_temp_fd(int *fd, cl_error *err);
 
 typedef struct history_file {
   int exists;           /* 0: the object was missing (nothing else is set) */

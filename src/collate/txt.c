@@ -13,16 +13,14 @@
  * latest row, and only their earlier versions are dropped while merging.
  * The app and contact txts list one device's live rows only: every id is
  * tracked (24 bytes) and the rows are sorted in memory. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <errno.h>
 #include <unistd.h>
 
-#include "collate/history.h"
 #include "collate/rowid.h"
 #include "core/digest.h"
 #include "core/mem.h"
@@ -585,7 +583,7 @@ static cl_status spill_run(collate_txt *txt, cl_error *err)
   cl_status status = CL_OK;
   buf out = BUF_INIT;
   if(txt->spill_fd < 0) {
-    status = history_temp_fd(&txt->spill_fd, err);
+    status = stream_temp_fd(&txt->spill_fd, err);
     if(status)
       return status;
   }

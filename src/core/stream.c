@@ -1,6 +1,9 @@
 #include "stream.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -120,4 +123,19 @@ static cl_status fd_read_at(void *ctx, uint64_t offset, void *dst, size_t len, c
 stream_file stream_file_from_fd(stream_fd *fd, uint64_t size)
 {
   return (stream_file){fd_read_at, fd, size, fd->name};
+}
+
+cl_status stream_temp_fd(int *fd, cl_error *err)
+{
+  const char *tmpdir = getenv("TMPDIR");
+  const char *dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+  char path[PATH_MAX];
+  int len = snprintf(path, sizeof(path), "%s/collator-XXXXXX", dir);
+  if(len < 0 || (size_t)len >= sizeof(path))
+    return cl_fail(err, CL_ERR_IO, "temp file in %s: directory name too long", dir);
+  *fd = mkstemp(path);
+  if(*fd < 0)
+    return cl_fail(err, CL_ERR_IO, "temp file in %s: %s", dir, strerror(errno));
+  unlink(path);
+  return CL_OK;
 }

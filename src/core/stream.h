@@ -59,4 +59,8 @@ stream_sink stream_sink_to_fd(stream_fd *fd);
 /* Random access over an fd whose size is given. */
 stream_file stream_file_from_fd(stream_fd *fd, uint64_t size);
 
+/* An unlinked temp file under $TMPDIR (default /tmp): the descriptor is its
+ * only handle, so a crash leaves nothing behind. */
+cl_status stream_temp_fd(int *fd, cl_error *err);
+
 #endif

@@ -161,7 +161,7 @@ cl_status store_get_fd(store *s, const char *key, int *fd, store_info *info, cl_
   if(s->ops->get_fd)
     return s->ops->get_fd(s, key, fd, info, err);
   int temp;
-  status = store_tmpdir_temp_fd(&temp, err);
+  status = stream_temp_fd(&temp, err);
   if(status)
     return status;
   status = s->ops->get_to_fd(s, key, temp, info, err);
@@ -231,28 +231,12 @@ cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
   return s->ops->put_fd(s, key, fd, size, precondition, written ? written : &ignored, err);
 }
 
-cl_status store_tmpdir_temp_fd(int *fd, cl_error *err)
-{
-  const char *tmpdir = getenv("TMPDIR");
-  const char *dir = tmpdir && *tmpdir ? tmpdir : "/tmp";
-  char path[PATH_MAX];
-  int len = snprintf(path, sizeof(path), "%s/collator-XXXXXX", dir);
-  if(len < 0 || (size_t)len >= sizeof(path))
-    return cl_fail(err, CL_ERR_IO, "temp file in %s: directory name too long", dir);
-  *fd = mkstemp(path);
-  if(*fd < 0)
-    return cl_fail(err, CL_ERR_IO, "temp file in %s: %s", dir, strerror(errno));
-  /* Unlinked at once, so that a crash leaves nothing behind. */
-  unlink(path);
-  return CL_OK;
-}
-
 cl_status store_temp_fd(store *s, int *fd, cl_error *err)
 {
   *fd = -1;
   if(s->ops->temp_fd)
     return s->ops->temp_fd(s, fd, err);
-  return store_tmpdir_temp_fd(fd, err);
+  return stream_temp_fd(fd, err);
 }
 
 cl_status store_delete(store *s, const char *key, cl_error *err)

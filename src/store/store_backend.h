@@ -48,10 +48,6 @@ struct store_reader {
   void (*free)(store_reader *reader);
 };
 
-/* An unnamed temp file in $TMPDIR (default /tmp), for backends without a
- * better place. */
-cl_status store_tmpdir_temp_fd(int *fd, cl_error *err);
-
 /* Backend constructors; `location` is the URL with its scheme removed. */
 cl_status store_fs_open(const char *location, store **out, cl_error *err);
 cl_status store_s3_open(const char *bucket, store **out, cl_error *err);

@@ -811,7 +811,7 @@ static cl_status fs_temp_fd(store *s, int *fd, cl_error *err)
   *fd = open(*fs->root ? fs->root : "/", O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
   if(*fd >= 0)
     return CL_OK;
-  return store_tmpdir_temp_fd(fd, err);
+  return stream_temp_fd(fd, err);
 }
 
 /* Deleting a missing object succeeds, as S3's DELETE does; empty parent
