@@ -15,6 +15,7 @@
 #include "collate/upload.h"
 #include "core/digest.h"
 #include "core/mem.h"
+#include "core/retry.h"
 #include "core/utctime.h"
 #include "json/json.h"
 
@@ -36,8 +37,7 @@
 #define DEFAULT_MAX_ATTEMPTS 8
 /* Full-jitter backoff after a lost conditional write (CL_ERR_CONFLICT): the
  * first retry waits up to 10 ms, so a quick rival costs little, and no wait
- * exceeds 2 s, so max_attempts bounds the total. backoff() stops doubling
- * once 10 << 8 has passed the cap, before the shift could overflow. */
+ * exceeds 2 s, so max_attempts bounds the total. */
 #define BACKOFF_BASE_MS 10
 #define BACKOFF_CAP_MS 2000
 
@@ -1068,17 +1068,16 @@ static cl_status attempt(engine *e, cl_error *err)
 
 static void backoff(unsigned attempt)
 {
-  /* Per thread: backfill workers collate concurrently, and a shared seed
+  /* Per thread: backfill workers collate concurrently, and a shared state
    * would be a data race; the stack address differs per thread, so workers
    * that conflict with each other do not back off in lockstep. */
-  static _Thread_local unsigned seed;
-  if(!seed)
-    seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)&attempt;
-  unsigned cap = BACKOFF_BASE_MS << (attempt < 8 ? attempt : 8);
-  if(cap > BACKOFF_CAP_MS)
-    cap = BACKOFF_CAP_MS;
-  unsigned ms = (unsigned)rand_r(&seed) % (cap + 1);
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  static _Thread_local uint64_t rng;
+  if(!rng)
+    rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)&attempt;
+  if(!rng)
+    rng = 0x9e3779b97f4a7c15u;
+  uint64_t ms = retry_backoff_ms(attempt, BACKOFF_BASE_MS, BACKOFF_CAP_MS, &rng);
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
 

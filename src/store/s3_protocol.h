@@ -44,10 +44,6 @@ typedef struct s3_outcome {
 } s3_outcome;
 s3_outcome s3_classify(long http_status, const char *code, int transport_failed);
 
-/* Full jitter: a uniform delay in [0, min(cap, base * 2^(attempt-1))] ms,
- * drawn from *rng (a xorshift64 state, never 0). attempt counts from 1. */
-uint64_t s3_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint64_t *rng);
-
 /* Keys of one profile of an AWS shared credentials file (INI). */
 typedef struct s3_credentials {
   char access_key[256];

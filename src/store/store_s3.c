@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "core/digest.h"
+#include "core/retry.h"
 #include "core/url.h"
 #include "s3_protocol.h"
 
@@ -596,7 +597,7 @@ static cl_status execute(s3_store *s3, s3_call *call, cl_error *err)
       break;
     }
     s3->base.stats.retries++;
-    sleep_ms(s3_backoff_ms(attempt, S3_BACKOFF_BASE_MS, S3_BACKOFF_CAP_MS, &s3->rng));
+    sleep_ms(retry_backoff_ms(attempt, S3_BACKOFF_BASE_MS, S3_BACKOFF_CAP_MS, &s3->rng));
     /* Rewind or resume the response body. */
     if(call->sink == SINK_BUF) {
       buf_truncate(call->out, out_start);
@@ -1019,7 +1020,7 @@ static cl_status reader_retry_or_fail(s3_reader *reader, cl_error *err)
     return outcome.status;
   }
   s3->base.stats.retries++;
-  sleep_ms(s3_backoff_ms(reader->attempts, S3_BACKOFF_BASE_MS, S3_BACKOFF_CAP_MS, &s3->rng));
+  sleep_ms(retry_backoff_ms(reader->attempts, S3_BACKOFF_BASE_MS, S3_BACKOFF_CAP_MS, &s3->rng));
   reader->attempts++;
   if(reader->etag[0]) {
     call->if_match = reader->etag;
