@@ -26,7 +26,7 @@
 /* A row group is the unit of memory: rows are buffered until one is full,
  * and readers decode one at a time. So a group ends at whichever comes
  * first, this many rows or this many bytes of values (an sms row group is
- * about 15k rows, an app row group 64k). */
+ * about 10k rows, an app row group 64k). */
 #define ROW_GROUP_ROWS 65536
 #define ROW_GROUP_BYTES (4u << 20)
 /* What a buffered row costs beyond its strings: a value slot per column. */
@@ -41,18 +41,13 @@
 #define BACKOFF_BASE_MS 10
 #define BACKOFF_CAP_MS 2000
 
-/* Ids and row hashes as 16 bytes (collate/rowid.h). */
-#define DIGEST_LEN ROWID_LEN
-#define cell_digest rowid_from_cell
-#define digest_slot rowid_hash
-
 /* ---- the unique set: latest row per id, in first-appearance order ----- */
 
 enum { ENTRY_DELETED = 1, ENTRY_THIS_DEVICE = 2, ENTRY_SEEN = 4 };
 
 typedef struct unique_entry {
-  uint8_t id[DIGEST_LEN];
-  uint8_t row_hash[DIGEST_LEN];
+  uint8_t id[ROWID_LEN];
+  uint8_t row_hash[ROWID_LEN];
   int64_t ts_updated;
   uint32_t row_group;
   uint32_t row : 29;   /* within its row group; 48 bytes an id keeps 1M ids near 50 MB */
@@ -81,7 +76,7 @@ static void unique_free(unique_set *u)
 
 /* 32 more bits of the id beside its entry in the index: a probe past
  * another id is settled there, without a cache miss into the entries. */
-static uint64_t id_tag(const uint8_t id[DIGEST_LEN])
+static uint64_t id_tag(const uint8_t id[ROWID_LEN])
 {
   uint32_t tag;
   memcpy(&tag, id + 8, sizeof(tag));
@@ -90,17 +85,17 @@ static uint64_t id_tag(const uint8_t id[DIGEST_LEN])
 
 #define INDEX_ENTRY(slot) ((uint32_t)(slot))
 
-static long unique_find(const unique_set *u, const uint8_t id[DIGEST_LEN])
+static long unique_find(const unique_set *u, const uint8_t id[ROWID_LEN])
 {
   if(!u->by_id)
     return -1;
   uint64_t tag = id_tag(id);
-  for(size_t slot = digest_slot(id) & u->id_mask;; slot = (slot + 1) & u->id_mask) {
+  for(size_t slot = rowid_hash(id) & u->id_mask;; slot = (slot + 1) & u->id_mask) {
     uint64_t e = u->by_id[slot];
     if(!e)
       return -1;
     if((e & ~(uint64_t)UINT32_MAX) == tag && !memcmp(u->entries[INDEX_ENTRY(e) - 1].id, id,
-                                                     DIGEST_LEN))
+                                                     ROWID_LEN))
       return (long)INDEX_ENTRY(e) - 1;
   }
 }
@@ -112,7 +107,7 @@ static cl_status unique_grow_index(unique_set *u, cl_error *err)
   if(!index)
     return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", u->count);
   for(size_t i = 0; i < u->count; i++) {
-    size_t slot = digest_slot(u->entries[i].id) & (slots - 1);
+    size_t slot = rowid_hash(u->entries[i].id) & (slots - 1);
     while(index[slot])
       slot = (slot + 1) & (slots - 1);
     index[slot] = id_tag(u->entries[i].id) | (uint32_t)(i + 1);
@@ -149,8 +144,8 @@ static cl_status unique_reserve(unique_set *u, size_t ids, cl_error *err)
 
 /* The legacy rule: a row replaces the kept one of its id unless the kept one
  * has a strictly greater ts_updated. */
-static cl_status unique_offer(unique_set *u, const uint8_t id[DIGEST_LEN],
-                              const uint8_t row_hash[DIGEST_LEN], int64_t ts_updated,
+static cl_status unique_offer(unique_set *u, const uint8_t id[ROWID_LEN],
+                              const uint8_t row_hash[ROWID_LEN], int64_t ts_updated,
                               uint32_t row_group, uint32_t row, uint32_t flags, cl_error *err)
 {
   if(row > UNIQUE_MAX_ROW)
@@ -160,7 +155,7 @@ static cl_status unique_offer(unique_set *u, const uint8_t id[DIGEST_LEN],
     unique_entry *e = &u->entries[found];
     if(e->ts_updated > ts_updated)
       return CL_OK;
-    memcpy(e->row_hash, row_hash, DIGEST_LEN);
+    memcpy(e->row_hash, row_hash, ROWID_LEN);
     e->ts_updated = ts_updated;
     e->row_group = row_group;
     e->row = row & UNIQUE_MAX_ROW;
@@ -184,13 +179,13 @@ static cl_status unique_offer(unique_set *u, const uint8_t id[DIGEST_LEN],
       return status;
   }
   unique_entry *e = &u->entries[u->count];
-  memcpy(e->id, id, DIGEST_LEN);
-  memcpy(e->row_hash, row_hash, DIGEST_LEN);
+  memcpy(e->id, id, ROWID_LEN);
+  memcpy(e->row_hash, row_hash, ROWID_LEN);
   e->ts_updated = ts_updated;
   e->row_group = row_group;
   e->row = row & UNIQUE_MAX_ROW;
   e->flags = flags & (ENTRY_DELETED | ENTRY_THIS_DEVICE | ENTRY_SEEN);
-  size_t slot = digest_slot(id) & u->id_mask;
+  size_t slot = rowid_hash(id) & u->id_mask;
   while(u->by_id[slot])
     slot = (slot + 1) & u->id_mask;
   u->by_id[slot] = id_tag(id) | (uint32_t)(u->count + 1);
@@ -210,7 +205,7 @@ static cl_status unique_index_hashes(unique_set *u, cl_error *err)
     return cl_fail(err, CL_ERR_NOMEM, "row hashes of %zu ids: out of memory", u->count);
   u->hash_mask = slots - 1;
   for(size_t i = 0; i < u->count; i++) {
-    size_t slot = digest_slot(u->entries[i].row_hash) & u->hash_mask;
+    size_t slot = rowid_hash(u->entries[i].row_hash) & u->hash_mask;
     while(u->by_hash[slot])
       slot = (slot + 1) & u->hash_mask;
     u->by_hash[slot] = (uint32_t)(i + 1);
@@ -218,15 +213,15 @@ static cl_status unique_index_hashes(unique_set *u, cl_error *err)
   return CL_OK;
 }
 
-static int unique_has_hash(const unique_set *u, const uint8_t row_hash[DIGEST_LEN])
+static int unique_has_hash(const unique_set *u, const uint8_t row_hash[ROWID_LEN])
 {
   if(!u->by_hash)
     return 0;
-  for(size_t slot = digest_slot(row_hash) & u->hash_mask;; slot = (slot + 1) & u->hash_mask) {
+  for(size_t slot = rowid_hash(row_hash) & u->hash_mask;; slot = (slot + 1) & u->hash_mask) {
     uint32_t e = u->by_hash[slot];
     if(!e)
       return 0;
-    if(!memcmp(u->entries[e - 1].row_hash, row_hash, DIGEST_LEN))
+    if(!memcmp(u->entries[e - 1].row_hash, row_hash, ROWID_LEN))
       return 1;
   }
 }
@@ -295,8 +290,8 @@ static cl_status pair_set_reserve(pair_set *p, size_t pairs, cl_error *err)
 }
 
 /* Adds the pair; *added is 0 when it was already there. */
-static cl_status pair_set_add(pair_set *p, const uint8_t id[DIGEST_LEN],
-                              const uint8_t row_hash[DIGEST_LEN], int *added, cl_error *err)
+static cl_status pair_set_add(pair_set *p, const uint8_t id[ROWID_LEN],
+                              const uint8_t row_hash[ROWID_LEN], int *added, cl_error *err)
 {
   pair_key key;
   memcpy(&key.id, id, sizeof(key.id));
@@ -551,22 +546,22 @@ static cl_status load_unique_set(engine *e, history_file *current, unique_set *u
     status = history_read_group(current, rg, columns, &batch, err);
     for(size_t r = 0; !status && r < batch.count; r++) {
       collate_cell id_cell, hash_cell, ts, deleted, device;
-      uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
+      uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
       /* A million ids make each index probe a miss to memory: ask for the
        * slot of a row a few ahead while this one is looked up. */
       if(r + INDEX_PREFETCH < batch.count) {
-        uint8_t ahead[DIGEST_LEN];
+        uint8_t ahead[ROWID_LEN];
         history_cell(&batch, (size_t)t->col_id, r + INDEX_PREFETCH, &id_cell);
-        cell_digest(&id_cell, ahead);
-        __builtin_prefetch(&unique->by_id[digest_slot(ahead) & unique->id_mask]);
+        rowid_from_cell(&id_cell, ahead);
+        __builtin_prefetch(&unique->by_id[rowid_hash(ahead) & unique->id_mask]);
       }
       history_cell(&batch, (size_t)t->col_id, r, &id_cell);
       history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
       history_cell(&batch, (size_t)t->col_ts_updated, r, &ts);
       history_cell(&batch, (size_t)t->col_is_deleted, r, &deleted);
       history_cell(&batch, (size_t)t->col_device_id, r, &device);
-      cell_digest(&id_cell, id);
-      cell_digest(&hash_cell, row_hash);
+      rowid_from_cell(&id_cell, id);
+      rowid_from_cell(&hash_cell, row_hash);
       uint32_t flags = 0;
       if(deleted.type == COLLATE_CELL_INT && deleted.i)
         flags |= ENTRY_DELETED;
@@ -795,9 +790,9 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
       result->rejected_entries++;
       continue;
     }
-    uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
-    cell_digest(&row.cells[t->col_id], id);
-    cell_digest(&row.cells[t->col_row_hash], row_hash);
+    uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
+    rowid_from_cell(&row.cells[t->col_id], id);
+    rowid_from_cell(&row.cells[t->col_row_hash], row_hash);
     long found = unique_find(unique, id);
     if(found >= 0)
       unique->entries[found].flags |= ENTRY_SEEN;
@@ -857,13 +852,13 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
     for(size_t rg = 0; rg < groups && !status; rg++) {
       status = history_read_group(&diff, rg, columns, &batch, err);
       for(size_t r = 0; !status && r < batch.count; r++) {
-        uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
+        uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
         collate_cell id_cell, hash_cell, ts;
         history_cell(&batch, (size_t)t->col_id, r, &id_cell);
         history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
         history_cell(&batch, (size_t)t->col_ts_updated, r, &ts);
-        cell_digest(&id_cell, id);
-        cell_digest(&hash_cell, row_hash);
+        rowid_from_cell(&id_cell, id);
+        rowid_from_cell(&hash_cell, row_hash);
         status = unique_offer(&latest, id, row_hash,
                               ts.type == COLLATE_CELL_TIMESTAMP ? ts.i : INT64_MIN,
                               (uint32_t)rg, (uint32_t)r, 0, err);
@@ -888,14 +883,14 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
         status = history_read_group(spool, rg, COLUMN_BIT(t->col_id) |
                                     COLUMN_BIT(t->col_row_hash), &batch, err);
         for(size_t r = 0; !status && r < batch.count && !replays; r++) {
-          uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
+          uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
           collate_cell id_cell, hash_cell;
           history_cell(&batch, (size_t)t->col_id, r, &id_cell);
           history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
-          cell_digest(&id_cell, id);
-          cell_digest(&hash_cell, row_hash);
+          rowid_from_cell(&id_cell, id);
+          rowid_from_cell(&hash_cell, row_hash);
           long found = unique_find(&latest, id);
-          replays = found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, DIGEST_LEN);
+          replays = found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, ROWID_LEN);
         }
       }
       if(!status && !replays) {
@@ -907,13 +902,13 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
     if(!status)
       status = history_read_group(spool, rg, HISTORY_ALL_COLUMNS, &batch, err);
     for(size_t r = 0; !status && r < batch.count; r++) {
-      uint8_t id[DIGEST_LEN], row_hash[DIGEST_LEN];
+      uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
       collate_row row;
       history_row(&batch, r, &row);
-      cell_digest(&row.cells[t->col_id], id);
-      cell_digest(&row.cells[t->col_row_hash], row_hash);
+      rowid_from_cell(&row.cells[t->col_id], id);
+      rowid_from_cell(&row.cells[t->col_row_hash], row_hash);
       long found = unique_find(&latest, id);
-      if(found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, DIGEST_LEN))
+      if(found >= 0 && !memcmp(latest.entries[found].row_hash, row_hash, ROWID_LEN))
         continue;
       status = row_buffer_add(&out.buffer, &row, err);
       appended++;
