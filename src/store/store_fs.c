@@ -638,6 +638,53 @@ static cl_status temp_failure(fs_store *fs, const char *key, int error, cl_error
                  strerror(error));
 }
 
+/* Makes a file at a temp name: 0, or the errno that stopped it. */
+typedef int (*temp_maker)(const char *tmp_path, void *ctx);
+
+/* make() at fresh temp names next to the object: a name already taken is
+ * skipped, a missing directory is made once. *error is 0 when a file was
+ * made, else the errno that stopped it (EEXIST: no free name was found);
+ * tmp_path holds the name only on success. */
+static cl_status make_at_temp_name(fs_store *fs, const char *key, const char *path, pid_t pid,
+                                  buf *tmp_path, temp_maker make, void *ctx, int *error,
+                                  cl_error *err)
+{
+  int made_parents = 0;
+  *error = EEXIST;
+  for(int attempt = 0; attempt < 100; attempt++) {
+    cl_status status = next_temp_name(fs, key, path, pid, tmp_path, err);
+    if(status)
+      return status;
+    *error = make(tmp_path->data, ctx);
+    if(!*error)
+      return CL_OK;
+    buf_clear(tmp_path);
+    if(*error == EEXIST)
+      continue;
+    if(*error != ENOENT || made_parents)
+      return CL_OK;
+    status = make_parents(fs, key, path, err);
+    if(status)
+      return status;
+    made_parents = 1;
+  }
+  return CL_OK;
+}
+
+/* ctx: the /proc/self/fd path of the file to name. */
+static int link_at(const char *tmp_path, void *ctx)
+{
+  return linkat(AT_FDCWD, ctx, AT_FDCWD, tmp_path, AT_SYMLINK_FOLLOW) ? errno : 0;
+}
+
+/* ctx: where the new file's descriptor goes. */
+static int create_at(const char *tmp_path, void *ctx)
+{
+  int *fd = ctx;
+  *fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  return *fd < 0 ? errno : 0;
+}
+
 /* Give the caller's file, an anonymous store temp (see fs_temp_fd), a temp
  * name next to the object, so that it can be renamed into place without a
  * copy of its bytes. *linked stays 0 when the file cannot be linked (then
@@ -656,29 +703,14 @@ static cl_status link_temp(fs_store *fs, const char *key, const char *path, int 
     return CL_OK;
   char proc_path[64];
   snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
-  int made_parents = 0;
-  for(int attempt = 0; attempt < 100; attempt++) {
-    cl_status status = next_temp_name(fs, key, path, pid, tmp_path, err);
-    if(status)
-      return status;
-    if(!linkat(AT_FDCWD, proc_path, AT_FDCWD, tmp_path->data, AT_SYMLINK_FOLLOW)) {
-      *linked = 1;
-      return CL_OK;
-    }
-    int error = errno;
-    buf_clear(tmp_path);
-    if(error == EEXIST)
-      continue;
-    /* ENOENT is either a missing directory or a file that is not linkable
-     * (not O_TMPFILE, or no /proc); one mkdir -p tells them apart. */
-    if(error != ENOENT || made_parents)
-      return CL_OK;
-    status = make_parents(fs, key, path, err);
-    if(status)
-      return status;
-    made_parents = 1;
-  }
-  return CL_OK;
+  /* ENOENT is either a missing directory or a file that is not linkable
+   * (not O_TMPFILE, or no /proc); the one mkdir -p tells them apart. Any
+   * failure leaves the file unlinked, for the caller to copy. */
+  int error;
+  cl_status status = make_at_temp_name(fs, key, path, pid, tmp_path, link_at, proc_path,
+                                       &error, err);
+  *linked = !status && !error;
+  return status;
 }
 
 /* A temp file next to the object. Not mkstemp: its 0600 mode would make
@@ -687,28 +719,14 @@ static cl_status link_temp(fs_store *fs, const char *key, const char *path, int 
 static cl_status create_temp(fs_store *fs, const char *key, const char *path, pid_t pid,
                              buf *tmp_path, int *tmp_fd, cl_error *err)
 {
-  int made_parents = 0;
-  for(int attempt = 0; attempt < 100; attempt++) {
-    cl_status status = next_temp_name(fs, key, path, pid, tmp_path, err);
-    if(status)
-      return status;
-    int fd = open(tmp_path->data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if(fd >= 0) {
-      *tmp_fd = fd;
-      return CL_OK;
-    }
-    int error = errno;
-    buf_clear(tmp_path);
-    if(error == EEXIST)
-      continue;
-    if(error != ENOENT || made_parents)
-      return temp_failure(fs, key, error, err);
-    status = make_parents(fs, key, path, err);
-    if(status)
-      return status;
-    made_parents = 1;
-  }
-  return cl_fail(err, CL_ERR_IO, "%s/%s: no free temp file name", fs->base.name, key);
+  int error;
+  cl_status status = make_at_temp_name(fs, key, path, pid, tmp_path, create_at, tmp_fd, &error,
+                                       err);
+  if(status || !error)
+    return status;
+  if(error == EEXIST)
+    return cl_fail(err, CL_ERR_IO, "%s/%s: no free temp file name", fs->base.name, key);
+  return temp_failure(fs, key, error, err);
 }
 
 static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *payload,
