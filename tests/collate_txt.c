@@ -10,6 +10,40 @@
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_STEPS 12
 
+enum { ROW_DELETED = 1, ROW_WITHOUT_ID = 2 };
+
+/* Adds one history row to txt: entry as device uploaded it, collated at
+ * ts_updated (as its deletion marker with ROW_DELETED; with its id nulled,
+ * like a row another writer made, with ROW_WITHOUT_ID), the sms clamp
+ * applied. The txt must keep its own copies: everything the row pointed to
+ * is freed and the row scribbled over before the next one. */
+static void add_entry(collate_txt *txt, const collate_type *type, const char *device,
+                      const char *entry, int64_t ts_updated, int flags)
+{
+  json_limits limits;
+  json_arena *arena = json_arena_create(0);
+  collate_scratch *scratch = collate_scratch_create();
+  json_value *value = NULL;
+  collate_row row;
+  collate_entry_outcome outcome;
+  cl_error err = {0};
+  json_limits_default(&limits);
+  CHECK_OK(json_parse(entry, strlen(entry), &limits, arena, &value, &err), &err);
+  CHECK_OK(collate_entry_to_row(type, value, 1, device, scratch, &row, &outcome), &err);
+  CHECK(!outcome.rejected);
+  row.cells[type->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
+  row.cells[type->col_ts_updated].i = ts_updated;
+  if(flags & ROW_DELETED)
+    CHECK_OK(collate_row_mark_deleted(type, &row, scratch), &err);
+  collate_row_clamp_future(type, &row);
+  if(flags & ROW_WITHOUT_ID)
+    row.cells[type->col_id].type = COLLATE_CELL_NULL;
+  CHECK_OK(collate_txt_add_row(txt, &row, &err), &err);
+  memset(&row, 0x5a, sizeof(row));
+  collate_scratch_free(scratch);
+  json_arena_free(arena);
+}
+
 /* One history row: the entry as uploaded by device, or its deletion marker. */
 typedef struct step {
   const char *device;
@@ -113,12 +147,7 @@ static const struct {
 
 TEST(collate_txt_renders_like_the_legacy)
 {
-  json_limits limits;
-  json_arena *arena = json_arena_create(0);
-  collate_scratch *scratch = collate_scratch_create();
   buf out = BUF_INIT;
-  json_limits_default(&limits);
-
   for(size_t k = 0; k < COUNT(scenarios); k++) {
     const collate_type *type = collate_type_find(scenarios[k].type);
     collate_txt *txt = collate_txt_create(type, scenarios[k].device);
@@ -128,22 +157,8 @@ TEST(collate_txt_renders_like_the_legacy)
       continue;
     for(size_t s = 0; s < MAX_STEPS && scenarios[k].history[s].entry; s++) {
       const step *st = &scenarios[k].history[s];
-      json_value *entry = NULL;
-      collate_row row;
-      collate_entry_outcome outcome;
-      CHECK_OK(json_parse(st->entry, strlen(st->entry), &limits, arena, &entry, &err), &err);
-      CHECK_OK(collate_entry_to_row(type, entry, 1, st->device, scratch, &row, &outcome), &err);
-      CHECK(!outcome.rejected);
-      row.cells[type->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
-      row.cells[type->col_ts_updated].i = INT64_C(1700000000000000) + (int64_t)s;
-      if(st->deleted)
-        CHECK_OK(collate_row_mark_deleted(type, &row, scratch), &err);
-      collate_row_clamp_future(type, &row);
-      /* The txt keeps its own copies: reuse everything the row pointed to. */
-      CHECK_OK(collate_txt_add_row(txt, &row, &err), &err);
-      collate_scratch_reset(scratch);
-      json_arena_reset(arena);
-      memset(&row, 0x5a, sizeof(row));
+      add_entry(txt, type, st->device, st->entry, INT64_C(1700000000000000) + (int64_t)s,
+                st->deleted ? ROW_DELETED : 0);
     }
     buf_clear(&out);
     CHECK_OK(collate_txt_finish(txt, &out, &err), &err);
@@ -153,8 +168,6 @@ TEST(collate_txt_renders_like_the_legacy)
     collate_txt_free(txt);
   }
   buf_free(&out);
-  collate_scratch_free(scratch);
-  json_arena_free(arena);
   collate_txt_free(NULL);
 }
 
@@ -162,59 +175,31 @@ TEST(collate_txt_uses_the_clamped_sms_datetime)
 {
   const collate_type *sms = collate_type_find("sms_log");
   collate_txt *txt = collate_txt_create(sms, "d");
-  collate_scratch *scratch = collate_scratch_create();
-  json_arena *arena = json_arena_create(0);
-  json_limits limits;
-  json_value *entry = NULL;
-  collate_row row;
-  collate_entry_outcome outcome;
   buf out = BUF_INIT;
   cl_error err = {0};
-  const char *text = "{\"item_id\": 1, \"datetime\": 1528237005}";
-
-  json_limits_default(&limits);
-  CHECK_OK(json_parse(text, strlen(text), &limits, arena, &entry, &err), &err);
-  CHECK_OK(collate_entry_to_row(sms, entry, 1, "d", scratch, &row, &outcome), &err);
-  row.cells[sms->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
-  row.cells[sms->col_ts_updated].i = INT64_C(1500000000123456);
-  collate_row_clamp_future(sms, &row);
-  CHECK_OK(collate_txt_add_row(txt, &row, &err), &err);
+  add_entry(txt, sms, "d", "{\"item_id\": 1, \"datetime\": 1528237005}",
+            INT64_C(1500000000123456), 0);
   CHECK_OK(collate_txt_finish(txt, &out, &err), &err);
   CHECK_STR(out.data, "[{\"contact_id\": null, \"datetime\": 1500000000123, \"item_id\": 1, "
                       "\"sms_address\": null, \"sms_type\": null, \"thread_id\": null}]");
   buf_free(&out);
   collate_txt_free(txt);
-  collate_scratch_free(scratch);
-  json_arena_free(arena);
 }
 
 TEST(collate_txt_many_rows_keep_the_latest_version)
 {
   const collate_type *app = collate_type_find("app_packages");
   collate_txt *txt = collate_txt_create(app, "d");
-  collate_scratch *scratch = collate_scratch_create();
-  json_arena *arena = json_arena_create(0);
-  json_limits limits;
   buf out = BUF_INIT;
   cl_error err = {0};
   size_t commas = 0;
 
-  json_limits_default(&limits);
   /* 3000 apps, then every odd one deleted: the index grows and collides. */
   for(int pass = 0; pass < 2; pass++)
     for(int k = pass; k < 3000; k += 1 + pass) {
       char text[64];
-      json_value *entry = NULL;
-      collate_row row;
-      collate_entry_outcome outcome;
       snprintf(text, sizeof(text), "{\"package_name\": \"app.%d\"}", k);
-      CHECK_OK(json_parse(text, strlen(text), &limits, arena, &entry, &err), &err);
-      CHECK_OK(collate_entry_to_row(app, entry, 1, "d", scratch, &row, &outcome), &err);
-      if(pass)
-        CHECK_OK(collate_row_mark_deleted(app, &row, scratch), &err);
-      CHECK_OK(collate_txt_add_row(txt, &row, &err), &err);
-      collate_scratch_reset(scratch);
-      json_arena_reset(arena);
+      add_entry(txt, app, "d", text, INT64_C(1700000000000000) + pass, pass ? ROW_DELETED : 0);
     }
   CHECK_OK(collate_txt_finish(txt, &out, &err), &err);
   for(size_t k = 0; k < out.len; k++)
@@ -223,25 +208,16 @@ TEST(collate_txt_many_rows_keep_the_latest_version)
   CHECK(!strncmp(out.data, "[{\"package_name\": \"app.0\"}, {\"package_name\": \"app.2\"}", 52));
   buf_free(&out);
   collate_txt_free(txt);
-  collate_scratch_free(scratch);
-  json_arena_free(arena);
 }
 
 /* Rows for the run tests: sms entries from a small space of items and
  * datetimes, so keys collide across devices, and repeated entries whose
  * future datetime is clamped differently: the same id under another key. */
-static void add_sms_rows(collate_txt *txt, const collate_type *sms, size_t count, cl_error *err)
+static void add_sms_rows(collate_txt *txt, const collate_type *sms, size_t count)
 {
-  collate_scratch *scratch = collate_scratch_create();
-  json_arena *arena = json_arena_create(0);
-  json_limits limits;
   uint32_t seed = 12345;
-  json_limits_default(&limits);
   for(size_t k = 0; k < count; k++) {
     char text[200];
-    json_value *entry = NULL;
-    collate_row row;
-    collate_entry_outcome outcome;
     seed = seed * 1103515245u + 12345u;
     unsigned r = seed >> 8;
     /* One in eight is a future message (clamped to its ts_updated). */
@@ -249,20 +225,9 @@ static void add_sms_rows(collate_txt *txt, const collate_type *sms, size_t count
     snprintf(text, sizeof(text),
              "{\"item_id\": %u, \"datetime\": %lld, \"message_body\": \"m%u\", \"sms_type\": %u}",
              r % 50, ms, r % 7, r % 3);
-    CHECK_OK(json_parse(text, strlen(text), &limits, arena, &entry, err), err);
-    CHECK_OK(collate_entry_to_row(sms, entry, 1, r % 3 ? "d1" : "d2", scratch, &row, &outcome),
-             err);
-    row.cells[sms->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
-    row.cells[sms->col_ts_updated].i = INT64_C(1700000000000000) + (int64_t)k * 1000;
-    collate_row_clamp_future(sms, &row);
-    if(r % 97 == 0)
-      row.cells[sms->col_id].type = COLLATE_CELL_NULL; /* a row another writer made */
-    CHECK_OK(collate_txt_add_row(txt, &row, err), err);
-    collate_scratch_reset(scratch);
-    json_arena_reset(arena);
+    add_entry(txt, sms, r % 3 ? "d1" : "d2", text, INT64_C(1700000000000000) + (int64_t)k * 1000,
+              r % 97 == 0 ? ROW_WITHOUT_ID : 0);
   }
-  collate_scratch_free(scratch);
-  json_arena_free(arena);
 }
 
 TEST(collate_txt_spilled_runs_merge_to_the_same_text)
@@ -272,7 +237,7 @@ TEST(collate_txt_spilled_runs_merge_to_the_same_text)
   buf in_memory = BUF_INIT, spilled = BUF_INIT;
   cl_error err = {0};
   collate_txt *txt = collate_txt_create(sms, "d1");
-  add_sms_rows(txt, sms, 3000, &err);
+  add_sms_rows(txt, sms, 3000);
   CHECK_OK(collate_txt_finish(txt, &in_memory, &err), &err);
   collate_txt_free(txt);
   CHECK(in_memory.len > 1000);
@@ -280,7 +245,7 @@ TEST(collate_txt_spilled_runs_merge_to_the_same_text)
     txt = collate_txt_create(sms, "d1");
     collate_txt_set_run_bytes(txt, run_bytes[k]);
     collate_txt_reserve(txt, 3000);
-    add_sms_rows(txt, sms, 3000, &err);
+    add_sms_rows(txt, sms, 3000);
     buf_clear(&spilled);
     CHECK_OK(collate_txt_finish(txt, &spilled, &err), &err);
     if(spilled.len != in_memory.len || memcmp(spilled.data, in_memory.data, spilled.len))
@@ -327,31 +292,15 @@ static const struct {
 TEST(collate_txt_superseded_version_leaves_its_key_to_others)
 {
   const collate_type *sms = collate_type_find("sms_log");
-  collate_scratch *scratch = collate_scratch_create();
-  json_arena *arena = json_arena_create(0);
-  json_limits limits;
   buf out = BUF_INIT;
   cl_error err = {0};
-  json_limits_default(&limits);
   for(size_t c = 0; c < 2 * COUNT(superseded); c++) {
     size_t k = c / 2;
     collate_txt *txt = collate_txt_create(sms, "d");
     if(c % 2)
       collate_txt_set_run_bytes(txt, 1); /* and again with every row a run */
-    for(size_t v = 0; v < MAX_VERSIONS; v++) {
-      json_value *entry = NULL;
-      collate_row row;
-      collate_entry_outcome outcome;
-      const char *text = superseded[k].rows[v].entry;
-      CHECK_OK(json_parse(text, strlen(text), &limits, arena, &entry, &err), &err);
-      CHECK_OK(collate_entry_to_row(sms, entry, 1, "d", scratch, &row, &outcome), &err);
-      row.cells[sms->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
-      row.cells[sms->col_ts_updated].i = superseded[k].rows[v].ts_updated;
-      collate_row_clamp_future(sms, &row);
-      CHECK_OK(collate_txt_add_row(txt, &row, &err), &err);
-      collate_scratch_reset(scratch);
-      json_arena_reset(arena);
-    }
+    for(size_t v = 0; v < MAX_VERSIONS; v++)
+      add_entry(txt, sms, "d", superseded[k].rows[v].entry, superseded[k].rows[v].ts_updated, 0);
     buf_clear(&out);
     CHECK_OK(collate_txt_finish(txt, &out, &err), &err);
     if(strcmp(out.data, superseded[k].expected))
@@ -360,6 +309,4 @@ TEST(collate_txt_superseded_version_leaves_its_key_to_others)
     collate_txt_free(txt);
   }
   buf_free(&out);
-  collate_scratch_free(scratch);
-  json_arena_free(arena);
 }
