@@ -27,7 +27,16 @@ CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
               -fno-omit-frame-pointer
 LDFLAGS_ALL = -fsanitize=address,undefined
 endif
-LIBS = -lcurl -lcrypto -lz -lsnappy -lzstd -llz4 -lutf8proc -lm -lpthread
+# Each shared library costs the dynamic loader time at every process start
+# (README "Start-up"), so these come from their static archives where the
+# system has them (Debian's -dev packages do), else from the shared ones.
+# libcurl is not linked at all: src/store/s3_curl.c loads it when the first
+# S3 store opens.
+STATIC_LIBS ?= crypto z snappy zstd lz4 utf8proc
+archive_or_shared = $(or $(filter /%,$(shell $(CC) -print-file-name=lib$(1).a)),-l$(1))
+LIBS := $(foreach lib,$(STATIC_LIBS),$(call archive_or_shared,$(lib))) \
+        $(if $(filter /%snappy.a,$(call archive_or_shared,snappy)),$(call archive_or_shared,stdc++)) \
+        -lm -lpthread
 
 LIB_SRC  := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)

@@ -15,6 +15,13 @@
  * The request is never answered (a real `next` may block for minutes too);
  * the child is killed.
  *
+ * -i also answers that `next` with an S3 event and stops a second clock
+ * when the invocation's result arrives (a POST): a cold start's first
+ * invocation, including the wait for whatever the runtime loads in the
+ * background. The S3 endpoint is a closed loopback port with one attempt,
+ * so the invocation opens its store (libcurl), fails to connect and
+ * reports the error at once. Prints "invocation_ms=...".
+ *
  * -b BASELINE also times spawning BASELINE (e.g. /bin/true) until it exits,
  * RUNS times: the floor that process creation, exec and the dynamic linker
  * set on this machine. -e FILE keeps the child's stderr (default: discarded
@@ -43,6 +50,10 @@
 
 #define PROBE_TIMEOUT_MS 5000
 #define NEXT_REQUEST_LINE "GET /2018-06-01/runtime/invocation/next HTTP/1."
+#define RESULT_REQUEST "POST /2018-06-01/runtime/invocation/probe-request/"
+#define PROBE_EVENT                                                                       \
+  "{\"Records\":[{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"probe\"},"   \
+  "\"object\":{\"key\":\"uploads/users/1/serial/device/sms_log/1.json\"}}}]}"
 #define MAX_RUNS 1000
 
 extern char **environ;
@@ -116,8 +127,30 @@ static double kill_and_reap(pid_t child)
 }
 
 /* One measurement; on failure, why in `why` and -1. */
-static int measure_once(char **argv, int stderr_fd, double *ms, double *cpu, char *why,
-                        size_t why_cap)
+/* Answer `next` with PROBE_EVENT; 0 when all of it was written. */
+static int send_event(int connection)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long deadline_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + 60000;
+  char response[1024];
+  int len = snprintf(response, sizeof(response),
+                     "HTTP/1.1 200 OK\r\n"
+                     "Lambda-Runtime-Aws-Request-Id: probe-request\r\n"
+                     "Lambda-Runtime-Deadline-Ms: %lld\r\n"
+                     "Lambda-Runtime-Invoked-Function-Arn: "
+                     "arn:aws:lambda:us-east-1:000000000000:function:collator-bench\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     deadline_ms, strlen(PROBE_EVENT), PROBE_EVENT);
+  return write(connection, response, (size_t)len) == len ? 0 : -1;
+}
+
+/* One measurement: spawn to `next` in *ms and, when invoke_ms is set, spawn
+ * to the first invocation's result in *invoke_ms; on failure, why in `why`
+ * and -1. */
+static int measure_once(char **argv, int stderr_fd, double *ms, double *invoke_ms, double *cpu,
+                        char *why, size_t why_cap)
 {
   int port = 0;
   int server = listen_loopback(&port);
@@ -138,15 +171,16 @@ static int measure_once(char **argv, int stderr_fd, double *ms, double *cpu, cha
     return -1;
   }
 
-  int result = -1, connection = -1;
-  char request[512];
+  int result = -1, connection = -1, invoked = 0;
+  char request[4096];
   size_t received = 0;
   why[0] = '\0';
   for(;;) {
     int status;
     if(waitpid(child, &status, WNOHANG) == child) {
-      snprintf(why, why_cap, "%s exited with %d before its first request", argv[0],
-               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+      snprintf(why, why_cap, "%s exited with %d before %s", argv[0],
+               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+               invoked ? "the invocation's result" : "its first request");
       child = -1;
       break;
     }
@@ -155,7 +189,8 @@ static int measure_once(char **argv, int stderr_fd, double *ms, double *cpu, cha
     struct pollfd wanted = {connection >= 0 ? connection : server, POLLIN, 0};
     int left = remaining_ms(&start);
     if(!left) {
-      snprintf(why, why_cap, "no request within %d ms", PROBE_TIMEOUT_MS);
+      snprintf(why, why_cap, "no %s within %d ms", invoked ? "result" : "request",
+               PROBE_TIMEOUT_MS);
       break;
     }
     if(poll(&wanted, 1, left < 20 ? left : 20) <= 0)
@@ -166,11 +201,25 @@ static int measure_once(char **argv, int stderr_fd, double *ms, double *cpu, cha
     }
     ssize_t got = read(connection, request + received, sizeof(request) - 1 - received);
     if(got <= 0) {
-      snprintf(why, why_cap, "the connection closed before a request line");
+      snprintf(why, why_cap, "the connection closed before %s",
+               invoked ? "the invocation's result" : "a request line");
       break;
     }
     received += (size_t)got;
     request[received] = '\0';
+    if(invoked) {
+      clock_gettime(CLOCK_MONOTONIC, &end);
+      if(strstr(request, RESULT_REQUEST)) {
+        *invoke_ms = elapsed_ms(&start, &end);
+        result = 0;
+        break;
+      }
+      if(received > sizeof(request) / 2) { /* keep a tail that may hold a split line */
+        memmove(request, request + received - 64, 64);
+        received = 64;
+      }
+      continue;
+    }
     char *line_end = strstr(request, "\r\n");
     if(!line_end && received < sizeof(request) - 1)
       continue;
@@ -182,8 +231,16 @@ static int measure_once(char **argv, int stderr_fd, double *ms, double *cpu, cha
       break;
     }
     *ms = elapsed_ms(&start, &end);
-    result = 0;
-    break;
+    if(!invoke_ms) {
+      result = 0;
+      break;
+    }
+    if(send_event(connection)) {
+      snprintf(why, why_cap, "cannot answer `next`: %s", strerror(errno));
+      break;
+    }
+    invoked = 1;
+    received = 0;
   }
   if(child > 0)
     *cpu = kill_and_reap(child);
@@ -228,18 +285,23 @@ static void stderr_tail(int fd, char *out, size_t cap)
 
 static int usage(void)
 {
-  fprintf(stderr, "usage: startup_probe [-n RUNS] [-b BASELINE] [-e FILE] -- COMMAND [ARG...]\n");
+  fprintf(stderr,
+          "usage: startup_probe [-n RUNS] [-b BASELINE] [-e FILE] [-i] -- COMMAND [ARG...]\n");
   return 2;
 }
 
 int main(int argc, char **argv)
 {
-  int runs = 5, i = 1;
+  int runs = 5, i = 1, invoke = 0;
   const char *baseline = NULL, *stderr_path = NULL;
   for(; i < argc; i++) {
     if(!strcmp(argv[i], "--")) {
       i++;
       break;
+    }
+    if(!strcmp(argv[i], "-i")) {
+      invoke = 1;
+      continue;
     }
     if(i + 1 >= argc)
       return usage();
@@ -261,6 +323,15 @@ int main(int argc, char **argv)
   setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512", 1);
   setenv("AWS_REGION", getenv("AWS_REGION") ? getenv("AWS_REGION") : "us-east-1", 1);
   setenv("_HANDLER", "handler", 1);
+  if(invoke) {
+    /* Port 1 on loopback refuses at once: the invocation fails fast after
+     * opening its S3 store. */
+    setenv("S3_ENDPOINT", "http://127.0.0.1:1", 1);
+    setenv("COLLATOR_S3_MAX_ATTEMPTS", "1", 1);
+    setenv("AWS_ACCESS_KEY_ID", "probe", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "probe", 1);
+    unsetenv("COLLATOR_STORE");
+  }
 
   int stderr_fd = stderr_path ? open(stderr_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
                               : open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -277,10 +348,11 @@ int main(int argc, char **argv)
     return 1;
   }
 
-  double figures[MAX_RUNS], cpu_figures[MAX_RUNS];
+  double figures[MAX_RUNS], invoke_figures[MAX_RUNS], cpu_figures[MAX_RUNS];
   char why[512], tail[201];
   for(int run = 0; run < runs; run++) {
-    if(measure_once(command, stderr_fd, &figures[run], &cpu_figures[run], why, sizeof(why))) {
+    if(measure_once(command, stderr_fd, &figures[run], invoke ? &invoke_figures[run] : NULL,
+                    &cpu_figures[run], why, sizeof(why))) {
       stderr_tail(stderr_fd, tail, sizeof(tail));
       printf("startup_error=%s%s%s\n", why, tail[0] ? "; stderr: " : "", tail);
       return 1;
@@ -293,6 +365,12 @@ int main(int argc, char **argv)
   for(int run = 0; run < runs; run++)
     printf("%s%.3f", run ? "," : "", cpu_figures[run]);
   printf("\n");
+  if(invoke) {
+    printf("invocation_ms=");
+    for(int run = 0; run < runs; run++)
+      printf("%s%.3f", run ? "," : "", invoke_figures[run]);
+    printf("\n");
+  }
 
   if(baseline) {
     for(int run = 0; run < runs; run++)

@@ -3,7 +3,7 @@
 #   deploy/lambda-zip.sh [BUILD_DIR] [OUTPUT.zip]
 # It holds `bootstrap` (deploy/bootstrap), `collator` (the binary from
 # BUILD_DIR, default build) and lib/ with the shared libraries the binary
-# links against except glibc's own (Lambda puts $LAMBDA_TASK_ROOT/lib on
+# links against and libcurl with its dependencies, except glibc's own (Lambda puts $LAMBDA_TASK_ROOT/lib on
 # LD_LIBRARY_PATH). The base image is minimal and its package set is not a
 # contract, so the package carries its libraries rather than guessing. The binary must be built on
 # Amazon Linux 2023 (deploy/Dockerfile's build stage, or an AL2023 host) for
@@ -28,8 +28,12 @@ cp "$binary" "$stage/collator"
 strip "$stage/collator" 2>/dev/null || true
 chmod 755 "$stage/bootstrap" "$stage/collator"
 mkdir -p "$stage/lib"
-ldd "$binary" | awk '/=> \//{print $3}' |
-  grep -vE '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' | while read -r lib; do
+# libcurl is loaded at run time (src/store/s3_curl.c), so ldd of the binary
+# does not list it: it goes in with its own dependencies.
+libcurl=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64/ {print $NF; exit}')
+[ -n "$libcurl" ] || { echo "lambda-zip: libcurl.so.4 not found (install libcurl)" >&2; exit 1; }
+{ ldd "$binary"; echo "libcurl.so.4 => $libcurl (0)"; ldd "$libcurl"; } | awk '/=> \//{print $3}' |
+  sort -u | grep -vE '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' | while read -r lib; do
     cp -L "$lib" "$stage/lib/"
   done
 rm -f "$output"

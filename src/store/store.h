@@ -78,6 +78,14 @@ typedef struct store_stats {
  * (AWS_* credentials and region, S3_ENDPOINT / AWS_ENDPOINT_URL_S3). */
 cl_status store_open(const char *url, store **out, cl_error *err);
 void store_free(store *s);
+
+/* Start loading what an S3 store needs (libcurl, and with it OpenSSL: ~15 ms
+ * of dynamic loading on Debian) on a background thread, for a process that
+ * will open one soon; the Lambda runtime calls it before its first `next`,
+ * so the loading overlaps the wait for an event instead of delaying the
+ * start. store_open of an s3:// URL waits for it, or loads by itself when
+ * nothing preloaded. Calling it again does nothing. */
+void store_s3_preload(void);
 /* "file:///abs/dir" or "s3://bucket", for messages and logs. */
 const char *store_name(const store *s);
 void store_get_stats(const store *s, store_stats *stats);

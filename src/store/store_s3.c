@@ -1,4 +1,5 @@
-/* The S3 backend over libcurl.
+/* The S3 backend over libcurl (reached through s3_curl.h: the binary does
+ * not link it, so it is loaded by the first S3 store of a process).
  *
  * Requests are signed by libcurl (CURLOPT_AWS_SIGV4, "aws:amz:REGION:s3").
  * libcurl 7.88 signs exactly what it is given, so this file sends
@@ -24,9 +25,7 @@
  */
 #include "store_backend.h"
 
-#include <curl/curl.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 #include "core/digest.h"
 #include "core/retry.h"
 #include "core/url.h"
+#include "s3_curl.h"
 #include "s3_protocol.h"
 
 #define S3_MULTIPART_THRESHOLD (64ull << 20)
@@ -135,13 +135,9 @@ static s3_store *s3_of(store *s)
   return (s3_store *)s;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void init_curl(void)
-{
-  curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+/* libcurl's functions (s3_curl.h), set by the first store_s3_open: every
+ * other function here runs on a store that open returned. */
+static const s3_curl *curl;
 
 /* ---- response callbacks ------------------------------------------------ */
 
@@ -350,7 +346,7 @@ static cl_status add_header(s3_call *call, const char *fmt, const char *value)
 {
   char line[4400];
   snprintf(line, sizeof(line), fmt, value);
-  struct curl_slist *grown = curl_slist_append(call->headers, line);
+  struct curl_slist *grown = curl->slist_append(call->headers, line);
   if(!grown)
     return CL_ERR_NOMEM;
   call->headers = grown;
@@ -360,7 +356,7 @@ static cl_status add_header(s3_call *call, const char *fmt, const char *value)
 static cl_status prepare(s3_store *s3, CURL *easy, s3_call *call, buf *url)
 {
   cl_status status = build_url(s3, call, url);
-  curl_slist_free_all(call->headers);
+  curl->slist_free_all(call->headers);
   call->headers = NULL;
   status = status ? status : add_header(call, "x-amz-content-sha256: %s", call->payload_hash);
   if(!status && s3->credentials.session_token[0])
@@ -387,37 +383,37 @@ static cl_status prepare(s3_store *s3, CURL *easy, s3_call *call, buf *url)
   if(status)
     return status;
 
-  curl_easy_reset(easy);
-  curl_easy_setopt(easy, CURLOPT_URL, url->data);
-  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, s3->sigv4);
-  curl_easy_setopt(easy, CURLOPT_USERNAME, s3->credentials.access_key);
-  curl_easy_setopt(easy, CURLOPT_PASSWORD, s3->credentials.secret_key);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, call->headers);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, call);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, call);
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, call);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl->easy_reset(easy);
+  curl->easy_setopt(easy, CURLOPT_URL, url->data);
+  curl->easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+  curl->easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl->easy_setopt(easy, CURLOPT_AWS_SIGV4, s3->sigv4);
+  curl->easy_setopt(easy, CURLOPT_USERNAME, s3->credentials.access_key);
+  curl->easy_setopt(easy, CURLOPT_PASSWORD, s3->credentials.secret_key);
+  curl->easy_setopt(easy, CURLOPT_HTTPHEADER, call->headers);
+  curl->easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl->easy_setopt(easy, CURLOPT_HEADERDATA, call);
+  curl->easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+  curl->easy_setopt(easy, CURLOPT_WRITEDATA, call);
+  curl->easy_setopt(easy, CURLOPT_PRIVATE, call);
+  curl->easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   /* A stalled connection is a timeout to retry, however large the object. */
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 30L);
-  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024);
-  curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl->easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl->easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl->easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024);
+  curl->easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
+  curl->easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   if(!strcmp(call->method, "HEAD")) {
-    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    curl->easy_setopt(easy, CURLOPT_NOBODY, 1L);
   } else if(!strcmp(call->method, "PUT") || !strcmp(call->method, "POST")) {
-    curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_upload);
-    curl_easy_setopt(easy, CURLOPT_READDATA, call);
-    curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->body_len);
+    curl->easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+    curl->easy_setopt(easy, CURLOPT_READFUNCTION, on_upload);
+    curl->easy_setopt(easy, CURLOPT_READDATA, call);
+    curl->easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)call->body_len);
     if(call->method[1] == 'O')
-      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "POST");
+      curl->easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "POST");
   } else if(strcmp(call->method, "GET")) {
-    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, call->method);
+    curl->easy_setopt(easy, CURLOPT_CUSTOMREQUEST, call->method);
   }
   return CL_OK;
 }
@@ -447,23 +443,23 @@ static cl_status drive(s3_store *s3, int wait, cl_error *err)
 {
   CURLMcode mc;
   if(wait) {
-    mc = curl_multi_poll(s3->multi, NULL, 0, 1000, NULL);
+    mc = curl->multi_poll(s3->multi, NULL, 0, 1000, NULL);
     if(mc != CURLM_OK)
       return cl_fail(err, CL_ERR_INTERNAL, "%s: curl_multi_poll: %s", s3->base.name,
-                     curl_multi_strerror(mc));
+                     curl->multi_strerror(mc));
   }
   int running = 0;
-  mc = curl_multi_perform(s3->multi, &running);
+  mc = curl->multi_perform(s3->multi, &running);
   if(mc != CURLM_OK)
     return cl_fail(err, CL_ERR_INTERNAL, "%s: curl_multi_perform: %s", s3->base.name,
-                   curl_multi_strerror(mc));
+                   curl->multi_strerror(mc));
   CURLMsg *msg;
   int left;
-  while((msg = curl_multi_info_read(s3->multi, &left))) {
+  while((msg = curl->multi_info_read(s3->multi, &left))) {
     if(msg->msg != CURLMSG_DONE)
       continue;
     char *private_data = NULL;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
+    curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
     s3_call *call = (s3_call *)private_data;
     if(call) {
       call->done = 1;
@@ -506,7 +502,7 @@ static s3_outcome judge(s3_store *s3, s3_call *call, cl_error *err)
   if(call->result != CURLE_OK) {
     int transient = transport_is_transient(call->result);
     cl_fail(err, transient ? CL_ERR_TRANSIENT : CL_ERR_IO, "%s/%s: %s: %s", s3->base.name,
-            object, call->method, curl_easy_strerror(call->result));
+            object, call->method, curl->easy_strerror(call->result));
     return (s3_outcome){transient ? CL_ERR_TRANSIENT : CL_ERR_IO, transient};
   }
   buf code = BUF_INIT, message = BUF_INIT;
@@ -569,15 +565,15 @@ static cl_status execute(s3_store *s3, s3_call *call, cl_error *err)
       break;
     }
     s3->base.stats.requests++;
-    CURLMcode mc = curl_multi_add_handle(s3->multi, s3->easy);
+    CURLMcode mc = curl->multi_add_handle(s3->multi, s3->easy);
     if(mc != CURLM_OK) {
       status = cl_fail(err, CL_ERR_INTERNAL, "%s: curl_multi_add_handle: %s", s3->base.name,
-                       curl_multi_strerror(mc));
+                       curl->multi_strerror(mc));
       break;
     }
     for(int turn = 0; !call->done && !status; turn++)
       status = drive(s3, turn > 0, err);
-    curl_multi_remove_handle(s3->multi, s3->easy);
+    curl->multi_remove_handle(s3->multi, s3->easy);
     if(status)
       break;
     s3->base.stats.bytes_written += call->upload_pos;
@@ -612,7 +608,7 @@ static cl_status execute(s3_store *s3, s3_call *call, cl_error *err)
     }
   }
   buf_free(&url);
-  curl_slist_free_all(call->headers);
+  curl->slist_free_all(call->headers);
   call->headers = NULL;
   buf_free(&call->error_body);
   return status;
@@ -980,10 +976,10 @@ static cl_status reader_start(s3_reader *reader, cl_error *err)
   if(status)
     return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", s3->base.name, reader->key);
   s3->base.stats.requests++;
-  CURLMcode mc = curl_multi_add_handle(s3->multi, reader->easy);
+  CURLMcode mc = curl->multi_add_handle(s3->multi, reader->easy);
   if(mc != CURLM_OK)
     return cl_fail(err, CL_ERR_INTERNAL, "%s: curl_multi_add_handle: %s", s3->base.name,
-                   curl_multi_strerror(mc));
+                   curl->multi_strerror(mc));
   reader->in_multi = 1;
   return CL_OK;
 }
@@ -991,7 +987,7 @@ static cl_status reader_start(s3_reader *reader, cl_error *err)
 static void reader_stop(s3_reader *reader)
 {
   if(reader->in_multi) {
-    curl_multi_remove_handle(reader->owner->multi, reader->easy);
+    curl->multi_remove_handle(reader->owner->multi, reader->easy);
     reader->in_multi = 0;
   }
 }
@@ -1052,7 +1048,7 @@ static cl_status reader_fill(s3_reader *reader, cl_error *err)
     if(call->paused) {
       call->paused = 0;
       turn = -1; /* unpausing may deliver data at once: look before sleeping */
-      curl_easy_pause(reader->easy, CURLPAUSE_CONT);
+      curl->easy_pause(reader->easy, CURLPAUSE_CONT);
       continue;
     }
     cl_status status = drive(reader->owner, turn > 0, err);
@@ -1083,8 +1079,8 @@ static void s3_reader_free(store_reader *base)
 {
   s3_reader *reader = (s3_reader *)base;
   reader_stop(reader);
-  curl_easy_cleanup(reader->easy);
-  curl_slist_free_all(reader->call.headers);
+  curl->easy_cleanup(reader->easy);
+  curl->slist_free_all(reader->call.headers);
   buf_free(&reader->call.error_body);
   buf_free(&reader->pending);
   free(reader->key);
@@ -1096,7 +1092,7 @@ static cl_status s3_reader_open(store *s, const char *key, store_reader **out,
 {
   s3_store *s3 = s3_of(s);
   s3_reader *reader = calloc(1, sizeof(*reader));
-  if(!reader || !(reader->key = strdup(key)) || !(reader->easy = curl_easy_init())) {
+  if(!reader || !(reader->key = strdup(key)) || !(reader->easy = curl->easy_init())) {
     if(reader)
       free(reader->key);
     free(reader);
@@ -1141,9 +1137,9 @@ static void s3_free(store *s)
 {
   s3_store *s3 = s3_of(s);
   if(s3->easy)
-    curl_easy_cleanup(s3->easy);
+    curl->easy_cleanup(s3->easy);
   if(s3->multi)
-    curl_multi_cleanup(s3->multi);
+    curl->multi_cleanup(s3->multi);
   free(s3->bucket);
   free(s3->base_url);
   free(s->name);
@@ -1215,13 +1211,19 @@ static cl_status load_credentials(s3_store *s3, cl_error *err)
   return CL_OK;
 }
 
+void store_s3_preload(void)
+{
+  s3_curl_preload();
+}
+
 cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
 {
   *out = NULL;
-  pthread_once(&curl_once, init_curl);
-  if(curl_init_result != CURLE_OK)
-    return cl_fail(err, CL_ERR_INTERNAL, "s3://%s: curl_global_init: %s", bucket,
-                   curl_easy_strerror(curl_init_result));
+  cl_status status = s3_curl_load(&curl, err);
+  if(status) {
+    cl_error_prefix(err, "s3://%s", bucket);
+    return status;
+  }
   s3_store *s3 = calloc(1, sizeof(*s3));
   buf name = BUF_INIT, base_url = BUF_INIT;
   if(!s3)
@@ -1230,7 +1232,7 @@ cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
   buf_printf(&name, "s3://%s", bucket);
   s3->base.name = buf_take(&name, NULL);
   s3->bucket = strdup(bucket);
-  cl_status status = !s3->bucket ? cl_fail(err, CL_ERR_NOMEM, "s3://%s: out of memory", bucket)
+  status = !s3->bucket ? cl_fail(err, CL_ERR_NOMEM, "s3://%s: out of memory", bucket)
                                  : load_credentials(s3, err);
   if(status) {
     s3_free(&s3->base);
@@ -1268,8 +1270,8 @@ cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
   /* xorshift64 sticks at zero; any odd constant will do instead. */
   if(!s3->rng)
     s3->rng = 0x9E3779B97F4A7C15ull;
-  s3->multi = curl_multi_init();
-  s3->easy = curl_easy_init();
+  s3->multi = curl->multi_init();
+  s3->easy = curl->easy_init();
   if(buf_status(&base_url) || !s3->base.name || !s3->multi || !s3->easy) {
     buf_free(&base_url);
     s3_free(&s3->base);

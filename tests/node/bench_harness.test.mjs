@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -162,4 +162,16 @@ test('startup_probe: times the first invocation/next of a runtime client', () =>
   const failing = spawnSync(probe, ['-n', '1', '--', '/bin/false']);
   assert.equal(failing.status, 1);
   assert.match(failing.stdout.toString(), /^startup_error=\/bin\/false exited with 1/m);
+});
+
+test('startup_probe -i: answers `next` with an S3 event and times the invocation\'s result', () => {
+  const probe = join(dir, 'startup_probe_i');
+  execFileSync('cc', [...flags, '-o', probe, 'bench/startup_probe.c']);
+  const collator = resolve(process.env.COLLATOR_BIN || 'build/gcc/collator');
+  const out = execFileSync(probe, ['-n', '2', '-i', '--', collator, 'lambda']).toString();
+  const figures = (name) => new RegExp(`^${name}=(.*)$`, 'm').exec(out)[1].split(',').map(Number);
+  const next = figures('startup_ms');
+  const invocation = figures('invocation_ms');
+  assert.equal(invocation.length, 2);
+  invocation.forEach((ms, run) => assert.ok(ms > next[run], `run ${run}: ${ms} ms after ${next[run]} ms`));
 });

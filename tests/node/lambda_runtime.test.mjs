@@ -352,6 +352,28 @@ test('runtime loop under @vercel/fun (the real local Runtime API server)', async
   }
 });
 
+test('deploy: the binary does not link libcurl; lambda-zip bundles it with its dependencies', () => {
+  const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' });
+  assert.equal(ldd.status, 0, ldd.stderr);
+  assert.doesNotMatch(ldd.stdout, /libcurl|libssl/, 'libcurl is loaded when an S3 store opens');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'collator-zip-'));
+  try {
+    const zip = path.join(dir, 'bundle.zip');
+    const r = spawnSync('bash', ['deploy/lambda-zip.sh', path.dirname(bin), zip], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const list = spawnSync('python3', ['-c',
+      'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', zip],
+    { encoding: 'utf8' });
+    assert.equal(list.status, 0, list.stderr);
+    const names = list.stdout.split('\n');
+    for (const name of ['bootstrap', 'collator', 'lib/libcurl.so.4', 'lib/libssl.so.3']) {
+      assert.ok(names.includes(name), `${name} in ${names.join(' ')}`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('deploy: template.yaml parses, scripts are valid shell', () => {
   for (const script of ['deploy/bootstrap', 'deploy/lambda-zip.sh']) {
     const r = spawnSync('sh', ['-n', script], { encoding: 'utf8' });

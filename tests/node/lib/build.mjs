@@ -4,7 +4,7 @@
 //   const gen = buildParquetGen();   // path of build/gcc/parquet_gen
 import { execFileSync } from 'node:child_process';
 
-const LIBS = ['-lcurl', '-lcrypto', '-lz', '-lsnappy', '-lzstd', '-llz4', '-lutf8proc', '-lm', '-lpthread'];
+const LIBS = ['-lcrypto', '-lz', '-lsnappy', '-lzstd', '-llz4', '-lutf8proc', '-lm', '-lpthread'];
 
 export function buildParquetGen({ buildDir = 'build/gcc' } = {}) {
   // A no-op when tests/run.sh has just built the library.
