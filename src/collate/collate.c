@@ -386,9 +386,21 @@ static cl_status row_buffer_add(row_buffer *rb, const collate_row *row, cl_error
 
 /* ---- temp Parquet outputs ---------------------------------------------- */
 
+/* Writes to an output's file go through this much memory: a small upload's
+ * spool, diff and current (a few KB each) are then one write() each instead
+ * of two per page, and the spool and the txt's copy of current are read
+ * back from memory. A 1 GB upload's outputs stream through it in 1 MB
+ * writes. */
+#define OUTPUT_BUFFER_BYTES (1u << 20)
+
+/* The file is made on the first write that reaches it, so an output that
+ * stays in its buffer and is never stored (the spool of a small upload)
+ * costs no file at all. */
 typedef struct output_file {
-  int fd;
+  int fd;       /* -1 until made */
+  store *s;     /* stored outputs: the store that makes the file */
   stream_fd sfd;
+  stream_buffer buffered;
   parquet_writer *writer;
   row_buffer buffer;
 } output_file;
@@ -408,34 +420,55 @@ typedef struct engine {
   int rejected; /* the failure being returned is a permanent input error */
 } engine;
 
+static void output_init(output_file *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->fd = -1;
+}
+
 static void output_close(output_file *o)
 {
   row_buffer_free(&o->buffer);
   parquet_writer_free(o->writer);
   o->writer = NULL;
+  stream_buffer_free(&o->buffered);
   if(o->fd >= 0)
     close(o->fd);
   o->fd = -1;
+}
+
+/* The buffer's inner sink: the output's file, made on first use. */
+static cl_status output_file_write(void *ctx, const void *data, size_t len, cl_error *err)
+{
+  output_file *o = ctx;
+  if(o->fd < 0) {
+    cl_status status = o->s ? store_temp_fd(o->s, &o->fd, err) : stream_temp_fd(&o->fd, err);
+    if(status)
+      return status;
+    o->sfd.fd = o->fd;
+    o->sfd.name = "temp output";
+    o->sfd.written = 0;
+  }
+  stream_sink sink = stream_sink_to_fd(&o->sfd);
+  return sink.write(sink.ctx, data, len, err);
 }
 
 /* stored: the file becomes an object (diff, current), so it is made where
  * the store can put it without a copy (the local store links it in). */
 static cl_status output_open(engine *e, output_file *o, int stored, cl_error *err)
 {
-  memset(o, 0, sizeof(*o));
-  o->fd = -1;
-  cl_status status = stored ? store_temp_fd(e->s, &o->fd, err) : stream_temp_fd(&o->fd, err);
-  if(status)
-    return status;
-  o->sfd.fd = o->fd;
-  o->sfd.name = "temp output";
-  status = parquet_writer_create(stream_sink_to_fd(&o->sfd), &e->schema, &e->writer_options,
-                                 &o->writer, err);
+  output_init(o);
+  o->s = stored ? e->s : NULL;
+  stream_buffer_init(&o->buffered, (stream_sink){output_file_write, o}, OUTPUT_BUFFER_BYTES);
+  cl_status status = parquet_writer_create(stream_sink_to_buffer(&o->buffered), &e->schema,
+                                           &e->writer_options, &o->writer, err);
   if(status)
     return status;
   return row_buffer_init(&o->buffer, e->type, &e->schema, o->writer, err);
 }
 
+/* Completes the Parquet file. A stored output is then all in its file; the
+ * spool stays in memory when it fits (output_whole). */
 static cl_status output_finish(output_file *o, uint64_t *size, cl_error *err)
 {
   cl_status status = row_buffer_flush(&o->buffer, err);
@@ -445,11 +478,20 @@ static cl_status output_finish(output_file *o, uint64_t *size, cl_error *err)
   if(status)
     return status;
   row_buffer_free(&o->buffer);
-  off_t end = lseek(o->fd, 0, SEEK_END);
-  if(end < 0)
-    return cl_fail(err, CL_ERR_IO, "temp output: %s", strerror(errno));
-  *size = (uint64_t)end;
+  size_t held;
+  if(o->s || !stream_buffer_whole(&o->buffered, &held)) {
+    status = stream_buffer_flush(&o->buffered, err);
+    if(status)
+      return status;
+  }
+  *size = stream_buffer_size(&o->buffered);
   return CL_OK;
+}
+
+/* A finished output's bytes when they are all still in memory, else NULL. */
+static const uint8_t *output_whole(const output_file *o, size_t *len)
+{
+  return stream_buffer_whole(&o->buffered, len);
 }
 
 typedef enum append_mode {
@@ -841,8 +883,7 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
   history_batch batch;
   uint64_t appended = 0;
   memset(&latest, 0, sizeof(latest));
-  memset(&out, 0, sizeof(out));
-  out.fd = -1;
+  output_init(&out);
   history_batch_init(&batch);
   cl_status status = history_fetch(e->s, e->diff_key.data, t, &e->schema, &diff, err);
   if(!status && diff.exists) {
@@ -951,16 +992,23 @@ static cl_status write_txt(engine *e, output_file *written, cl_error *err)
   history_batch_init(&batch);
   memset(&current, 0, sizeof(current));
   current.fd = -1;
-  int fd = dup(written->fd);
   cl_status status = CL_OK;
   if(!txt)
     status = cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
-  if(fd < 0 && !status)
-    status = cl_fail(err, CL_ERR_IO, "txt: dup: %s", strerror(errno));
-  if(!status)
-    status = history_open_fd(fd, e->current_key.data, e->type, &e->schema, &current, err);
-  else if(fd >= 0)
-    close(fd);
+  /* The new current is read back from memory when it is small, else from
+   * its file (a descriptor of our own: history_close closes it). */
+  size_t whole_len = 0;
+  const uint8_t *whole = output_whole(written, &whole_len);
+  if(!status && whole) {
+    status = history_open_memory(whole, whole_len, e->current_key.data, e->type, &e->schema,
+                                 &current, err);
+  } else if(!status) {
+    int fd = dup(written->fd);
+    if(fd < 0)
+      status = cl_fail(err, CL_ERR_IO, "txt: dup: %s", strerror(errno));
+    else
+      status = history_open_fd(fd, e->current_key.data, e->type, &e->schema, &current, err);
+  }
   if(!status)
     collate_txt_reserve(txt, history_row_count(&current));
   size_t groups = status ? 0 : history_row_group_count(&current);
@@ -1002,10 +1050,10 @@ static cl_status attempt(engine *e, cl_error *err)
   unique_set unique;
   output_file spool, written;
   memset(&unique, 0, sizeof(unique));
-  memset(&spool, 0, sizeof(spool));
-  memset(&written, 0, sizeof(written));
+  output_init(&spool);
+  output_init(&written);
   memset(&spool_file, 0, sizeof(spool_file));
-  spool.fd = written.fd = spool_file.fd = -1;
+  spool_file.fd = -1;
   r->history_rows = r->unique_rows = r->new_rows = r->deleted_rows = 0;
   r->rejected_entries = r->coerced_nulls = r->duplicate_entries = r->total_rows = 0;
 
@@ -1033,7 +1081,13 @@ static cl_status attempt(engine *e, cl_error *err)
   if(!status && (r->new_rows || r->deleted_rows)) {
     uint64_t spool_size = 0, size = 0;
     status = output_finish(&spool, &spool_size, err);
-    if(!status) {
+    size_t whole_len = 0;
+    const uint8_t *whole = output_whole(&spool, &whole_len);
+    if(!status && whole) {
+      /* Borrows the spool's buffer: spool_file is closed before spool. */
+      status = history_open_memory(whole, whole_len, "spool of new rows", e->type, &e->schema,
+                                   &spool_file, err);
+    } else if(!status) {
       status = history_open_fd(spool.fd, "spool of new rows", e->type, &e->schema, &spool_file,
                                err);
       spool.fd = -1; /* taken by spool_file */
@@ -1052,9 +1106,9 @@ static cl_status attempt(engine *e, cl_error *err)
     r->total_rows = r->history_rows + r->new_rows + r->deleted_rows;
   } else if(!status)
     r->total_rows = r->history_rows;
+  history_close(&spool_file);
   output_close(&spool);
   output_close(&written);
-  history_close(&spool_file);
   history_close(&current);
   return status;
 }

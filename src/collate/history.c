@@ -100,15 +100,11 @@ static cl_status check_columns_of_type(const history_file *h, const parquet_sche
   return CL_OK;
 }
 
+/* h->file must be set up: over h->fd, or over memory. */
 static cl_status open_reader(history_file *h, const parquet_schema *ours, cl_error *err)
 {
   parquet_reader_options options;
   parquet_reader_options_default(&options);
-  h->sfd.fd = h->fd;
-  h->sfd.name = h->name;
-  h->sfd.written = 0;
-  h->file = stream_file_from_fd(&h->sfd, h->size);
-  h->file.name = h->name;
   cl_status status = parquet_reader_open(h->file, &options, &h->reader, err);
   if(status) {
     h->reader = NULL;
@@ -130,6 +126,16 @@ static cl_status open_reader(history_file *h, const parquet_schema *ours, cl_err
   for(size_t i = 0; h->exact && i < ours->column_count; i++)
     h->exact = column_equal(&theirs->columns[i], &ours->columns[i]);
   return CL_OK;
+}
+
+static cl_status open_fd_reader(history_file *h, const parquet_schema *ours, cl_error *err)
+{
+  h->sfd.fd = h->fd;
+  h->sfd.name = h->name;
+  h->sfd.written = 0;
+  h->file = stream_file_from_fd(&h->sfd, h->size);
+  h->file.name = h->name;
+  return open_reader(h, ours, err);
 }
 
 static void history_reset(history_file *h, const collate_type *type)
@@ -160,7 +166,7 @@ cl_status history_fetch(store *s, const char *key, const collate_type *type,
     return cl_fail(err, CL_ERR_IO, "%s: temp file: %s", key, strerror(errno));
   out->size = (uint64_t)end;
   out->exists = 1;
-  return open_reader(out, ours, err);
+  return open_fd_reader(out, ours, err);
 }
 
 cl_status history_open_fd(int fd, const char *name, const collate_type *type,
@@ -176,6 +182,21 @@ cl_status history_open_fd(int fd, const char *name, const collate_type *type,
     return cl_fail(err, CL_ERR_IO, "%s: %s", name, strerror(errno));
   out->size = (uint64_t)end;
   out->exists = 1;
+  return open_fd_reader(out, ours, err);
+}
+
+cl_status history_open_memory(const uint8_t *data, size_t len, const char *name,
+                              const collate_type *type, const parquet_schema *ours,
+                              history_file *out, cl_error *err)
+{
+  history_reset(out, type);
+  out->name = strdup(name);
+  if(!out->name)
+    return cl_fail(err, CL_ERR_NOMEM, "%s: out of memory", name);
+  out->size = len;
+  out->exists = 1;
+  out->memory = (stream_memory){data, len, 0};
+  out->file = stream_file_from_memory(&out->memory, out->name);
   return open_reader(out, ours, err);
 }
 

@@ -9,8 +9,9 @@
  * value into our column kind, so the engine sees one row shape whatever the
  * file; `exact` tells whether the file's schema is byte-for-byte ours, in
  * which case its row groups can be copied instead of re-encoded. Files are
- * local temp files (downloaded from the store, or written here): the Parquet
- * reader wants random access, and the store may be remote.
+ * local files (downloaded from the store, or written here) or, when small
+ * and just written here, memory: the Parquet reader wants random access,
+ * and the store may be remote.
  */
 #ifndef COLLATOR_COLLATE_HISTORY_H
 #define COLLATOR_COLLATE_HISTORY_H
@@ -38,6 +39,7 @@ typedef struct history_file {
   uint64_t size;
   store_info info;      /* ETag of what was downloaded */
   stream_fd sfd;
+  stream_memory memory; /* history_open_memory: the borrowed bytes */
   stream_file file;
   parquet_reader *reader;
   const collate_type *type;
@@ -53,6 +55,12 @@ cl_status history_fetch(store *s, const char *key, const collate_type *type,
 /* Open a local file the caller wrote (fd is taken: closed by history_close). */
 cl_status history_open_fd(int fd, const char *name, const collate_type *type,
                           const parquet_schema *ours, history_file *out, cl_error *err);
+/* Open a file held in memory (borrowed: it must outlive history_close), as
+ * the engine's small spool and new current are, so reading them back costs
+ * no syscall. */
+cl_status history_open_memory(const uint8_t *data, size_t len, const char *name,
+                              const collate_type *type, const parquet_schema *ours,
+                              history_file *out, cl_error *err);
 void history_close(history_file *h);
 
 size_t history_row_group_count(const history_file *h);

@@ -125,6 +125,84 @@ stream_file stream_file_from_fd(stream_fd *fd, uint64_t size)
   return (stream_file){fd_read_at, fd, size, fd->name};
 }
 
+void stream_buffer_init(stream_buffer *b, stream_sink inner, size_t capacity)
+{
+  memset(b, 0, sizeof(*b));
+  b->inner = inner;
+  b->capacity = capacity;
+}
+
+cl_status stream_buffer_flush(stream_buffer *b, cl_error *err)
+{
+  if(b->sent == b->held.len)
+    return CL_OK;
+  cl_status status = b->inner.write(b->inner.ctx, b->held.data + b->sent, b->held.len - b->sent,
+                                    err);
+  if(status)
+    return status;
+  b->sent = b->held.len;
+  return CL_OK;
+}
+
+/* Forget the held bytes once they have all gone to inner. */
+static cl_status buffer_drain(stream_buffer *b, cl_error *err)
+{
+  cl_status status = stream_buffer_flush(b, err);
+  if(status)
+    return status;
+  b->offset += b->held.len;
+  buf_clear(&b->held);
+  b->sent = 0;
+  return CL_OK;
+}
+
+static cl_status buffer_write(void *ctx, const void *data, size_t len, cl_error *err)
+{
+  stream_buffer *b = ctx;
+  cl_status status;
+  if(b->held.len + len > b->capacity) {
+    status = buffer_drain(b, err);
+    if(status)
+      return status;
+    if(len > b->capacity) {
+      status = b->inner.write(b->inner.ctx, data, len, err);
+      if(!status)
+        b->offset += len;
+      return status;
+    }
+  }
+  status = buf_append(&b->held, data, len);
+  if(status)
+    return cl_fail(err, status, "buffering %zu bytes: %s", len, cl_status_name(status));
+  return CL_OK;
+}
+
+stream_sink stream_sink_to_buffer(stream_buffer *b)
+{
+  return (stream_sink){buffer_write, b};
+}
+
+const uint8_t *stream_buffer_whole(const stream_buffer *b, size_t *len)
+{
+  if(b->offset)
+    return NULL;
+  *len = b->held.len;
+  /* An empty stream has no allocation, but is still whole. */
+  return b->held.data ? (const uint8_t *)b->held.data : (const uint8_t *)"";
+}
+
+uint64_t stream_buffer_size(const stream_buffer *b)
+{
+  return b->offset + b->held.len;
+}
+
+void stream_buffer_free(stream_buffer *b)
+{
+  buf_free(&b->held);
+  b->sent = 0;
+  b->offset = 0;
+}
+
 cl_status stream_temp_fd(int *fd, cl_error *err)
 {
   const char *tmpdir = getenv("TMPDIR");

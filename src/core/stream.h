@@ -7,6 +7,8 @@
  * into one: a temp file, a buffer, a multipart upload). A stream_file gives
  * random access (the Parquet reader reads a footer, then column chunks).
  * Each is a function pointer and a context; the context's owner frees it.
+ * A stream_buffer sits in front of a sink to turn many small writes into
+ * few large ones.
  */
 #ifndef COLLATOR_CORE_STREAM_H
 #define COLLATOR_CORE_STREAM_H
@@ -58,6 +60,35 @@ stream_source stream_source_from_fd(stream_fd *fd);
 stream_sink stream_sink_to_fd(stream_fd *fd);
 /* Random access over an fd whose size is given. */
 stream_file stream_file_from_fd(stream_fd *fd, uint64_t size);
+
+/* Gathers a stream's small writes (a Parquet writer's page headers and
+ * pages, a few dozen bytes each) into large ones to `inner`, so a small
+ * file costs one write() rather than one per piece. While the whole stream
+ * is at most `capacity` bytes nothing reaches `inner` until
+ * stream_buffer_flush, and the bytes stay readable afterwards
+ * (stream_buffer_whole): a small output can be read back, or need no file
+ * at all, without a syscall. A single write larger than the capacity goes
+ * straight through after what is held. */
+typedef struct stream_buffer {
+  stream_sink inner;
+  buf held;         /* bytes [offset, offset + held.len) of the stream */
+  size_t sent;      /* of held, the bytes already handed to inner */
+  uint64_t offset;  /* stream position of held.data[0]: 0 while it is all held */
+  size_t capacity;
+} stream_buffer;
+
+void stream_buffer_init(stream_buffer *b, stream_sink inner, size_t capacity);
+/* Its writes fail with the inner sink's failure, or CL_ERR_NOMEM. */
+stream_sink stream_sink_to_buffer(stream_buffer *b);
+/* Hand everything held to inner; the bytes stay held until the next write
+ * needs the room. */
+cl_status stream_buffer_flush(stream_buffer *b, cl_error *err);
+/* The whole stream so far when it is all still held (its length in *len),
+ * else NULL; valid until the next write or free. */
+const uint8_t *stream_buffer_whole(const stream_buffer *b, size_t *len);
+/* Bytes written so far, flushed or not. */
+uint64_t stream_buffer_size(const stream_buffer *b);
+void stream_buffer_free(stream_buffer *b);
 
 /* An unlinked temp file under $TMPDIR (default /tmp): the descriptor is its
  * only handle, so a crash leaves nothing behind. */

@@ -1,0 +1,171 @@
+/* The engine's outputs on both sides of its 1 MB output buffer: a small
+ * upload's spool and new current stay in memory (the spool never becomes a
+ * file, the txt reads current back from memory), a large one's go through
+ * temp files. Either way the same rows must come out. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collate/collate.h"
+#include "collate/history.h"
+#include "collate/logtype.h"
+#include "core/utctime.h"
+#include "store/store.h"
+#include "unit.h"
+
+#define USER_CURRENT "collated_logs/current/sms_log/user=%d/logs.parquet"
+#define USER_DIFF "collated_logs/diff/sms_log/ts_update=%s/user=%d/logs.parquet"
+#define USER_TXT "collated_logs/user-%d/device-dev/collated_sms_log.txt"
+#define USER_UPLOAD "uploads/users/%d/ser/dev/sms_log/u%d.json"
+
+static void key_of(char *key, size_t cap, const char *format, int user, const char *day)
+{
+  if(day)
+    snprintf(key, cap, format, day, user);
+  else
+    snprintf(key, cap, format, user);
+}
+
+/* count SMS entries with item ids first.. and bodies of body_len letters
+ * that snappy cannot shrink much, so row counts translate into bytes. */
+static void sms_upload(buf *json, int first, int count, size_t body_len)
+{
+  uint32_t rng = 12345u + (uint32_t)first;
+  buf_putc(json, '[');
+  for(int i = 0; i < first + count; i++) {
+    buf_printf(json, "%s{\"contact_id\": %d, \"datetime\": %lld, \"item_id\": %d, "
+               "\"message_body\": \"", i ? ", " : "", i % 97,
+               1737375171061LL + (long long)i * 60000, 1000 + i);
+    for(size_t c = 0; c < body_len; c++) {
+      rng = rng * 1103515245u + 12345u;
+      buf_putc(json, (char)('a' + (rng >> 16) % 26));
+    }
+    buf_printf(json, "\", \"sms_address\": \"+2547%08d\", \"sms_type\": %d, \"thread_id\": %d}",
+               i * 7919 % 100000000, 1 + i % 2, i % 50);
+  }
+  buf_putc(json, ']');
+  CHECK_INT(buf_status(json), CL_OK);
+}
+
+static collate_result collate_at(store *s, const char *key, const char *iso)
+{
+  collate_options options;
+  collate_result result;
+  cl_error err = {0};
+  CHECK_OK(collate_options_from_env(&options, &err), &err);
+  CHECK_OK(utc_parse_iso8601(iso, &options.now_micros, &err), &err);
+  CHECK_OK(collate_upload(s, key, &options, &result, &err), &err);
+  return result;
+}
+
+/* Rows of a collated file, every column decoded (-1: no such object). */
+static long rows_of(store *s, const char *key)
+{
+  const collate_type *type = collate_type_find("sms_log");
+  parquet_schema schema;
+  history_file h;
+  history_batch batch;
+  cl_error err = {0};
+  long rows = 0;
+  CHECK_OK(history_schema_create(type, 0, &schema, &err), &err);
+  history_batch_init(&batch);
+  CHECK_OK(history_fetch(s, key, type, &schema, &h, &err), &err);
+  if(!h.exists)
+    rows = -1;
+  for(size_t rg = 0; h.exists && rg < history_row_group_count(&h); rg++) {
+    CHECK_OK(history_read_group(&h, rg, HISTORY_ALL_COLUMNS, &batch, &err), &err);
+    rows += (long)batch.count;
+  }
+  history_batch_free(&batch);
+  history_close(&h);
+  history_schema_free(&schema);
+  return rows;
+}
+
+static long count_of(const buf *text, const char *needle)
+{
+  long n = 0;
+  for(const char *p = text->data; p && (p = strstr(p, needle)); p++)
+    n++;
+  return n;
+}
+
+static const struct {
+  const char *name;
+  int rows, more_rows;
+  size_t body_len;
+} output_vectors[] = {
+  {"small: spool and current stay in memory", 5, 3, 60},
+  {"large: spool and current spill to temp files", 4000, 1500, 400},
+};
+
+TEST(collate_output_same_rows_in_memory_and_spilled)
+{
+  for(size_t v = 0; v < sizeof(output_vectors) / sizeof(output_vectors[0]); v++) {
+    const char *name = output_vectors[v].name;
+    int user = 7000 + (int)v, rows = output_vectors[v].rows, more = output_vectors[v].more_rows;
+    store *s = NULL;
+    cl_error err = {0};
+    char upload[256], current[256], diff1[256], diff2[256], txt[256];
+    CHECK_OK(store_open(unit_temp_dir(), &s, &err), &err);
+    if(!s)
+      return;
+    key_of(current, sizeof(current), USER_CURRENT, user, NULL);
+    key_of(diff1, sizeof(diff1), USER_DIFF, user, "2026-01-02");
+    key_of(diff2, sizeof(diff2), USER_DIFF, user, "2026-01-03");
+    key_of(txt, sizeof(txt), USER_TXT, user, NULL);
+    store_precondition always = {STORE_ALWAYS, NULL};
+
+    /* First upload: diff and current hold the same rows, copied from one
+     * spool, so they are the same bytes. */
+    buf json = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+    sms_upload(&json, 0, rows, output_vectors[v].body_len);
+    snprintf(upload, sizeof(upload), USER_UPLOAD, user, 1);
+    CHECK_OK(store_put(s, upload, json.data, json.len, &always, NULL, &err), &err);
+    collate_result r = collate_at(s, upload, "2026-01-02T00:00:00Z");
+    if(r.new_rows != (uint64_t)rows)
+      unit_fail(__FILE__, __LINE__, "%s: %llu new rows, expected %d", name,
+                (unsigned long long)r.new_rows, rows);
+    CHECK_INT(rows_of(s, current), rows);
+    CHECK_OK(store_get(s, current, &a, NULL, &err), &err);
+    CHECK_OK(store_get(s, diff1, &b, NULL, &err), &err);
+    CHECK_MEM(a.data, a.len, b.data, b.len);
+    if(v == 1 && a.len <= (1u << 20))
+      unit_fail(__FILE__, __LINE__, "%s: current is only %zu bytes, not past the buffer",
+                name, a.len);
+    buf_clear(&b);
+    CHECK_OK(store_get(s, txt, &b, NULL, &err), &err);
+    CHECK_INT(count_of(&b, "\"item_id\": "), rows);
+
+    /* Second upload a day later: the old rows again and `more` new ones. */
+    buf_clear(&json);
+    sms_upload(&json, 0, rows + more, output_vectors[v].body_len);
+    snprintf(upload, sizeof(upload), USER_UPLOAD, user, 2);
+    CHECK_OK(store_put(s, upload, json.data, json.len, &always, NULL, &err), &err);
+    r = collate_at(s, upload, "2026-01-03T00:00:00Z");
+    CHECK_INT(r.history_rows, rows);
+    if(r.new_rows != (uint64_t)more)
+      unit_fail(__FILE__, __LINE__, "%s: %llu new rows, expected %d", name,
+                (unsigned long long)r.new_rows, more);
+    CHECK_INT(rows_of(s, current), rows + more);
+    CHECK_INT(rows_of(s, diff2), more);
+    CHECK_INT(rows_of(s, diff1), rows);
+    buf_clear(&b);
+    CHECK_OK(store_get(s, txt, &b, NULL, &err), &err);
+    CHECK_INT(count_of(&b, "\"item_id\": "), rows + more);
+
+    /* A replay changes nothing. */
+    buf_clear(&a);
+    CHECK_OK(store_get(s, current, &a, NULL, &err), &err);
+    r = collate_at(s, upload, "2026-01-03T00:00:00Z");
+    CHECK_INT(r.outcome, COLLATE_UNCHANGED);
+    buf_clear(&b);
+    CHECK_OK(store_get(s, current, &b, NULL, &err), &err);
+    CHECK_MEM(a.data, a.len, b.data, b.len);
+
+    buf_free(&json);
+    buf_free(&a);
+    buf_free(&b);
+    store_free(s);
+  }
+}

@@ -1,0 +1,163 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/stream.h"
+#include "unit.h"
+
+/* The inner sink of the buffers under test: keeps the bytes and counts the
+ * writes, failing from the write numbered fail_at (1-based) on. */
+typedef struct recording_sink {
+  buf bytes;
+  int writes;
+  int fail_at;
+} recording_sink;
+
+static cl_status record_write(void *ctx, const void *data, size_t len, cl_error *err)
+{
+  recording_sink *r = ctx;
+  r->writes++;
+  if(r->fail_at && r->writes >= r->fail_at)
+    return cl_fail(err, CL_ERR_IO, "recording sink: write %d refused", r->writes);
+  return buf_append(&r->bytes, data, len);
+}
+
+/* Byte i of the test stream: any pattern in which a misplaced piece shows. */
+static uint8_t pattern(uint64_t i)
+{
+  return (uint8_t)(i * 131 + (i >> 8));
+}
+
+static const struct {
+  const char *name;
+  size_t capacity;
+  size_t pieces[8]; /* write sizes, 0-terminated */
+  int writes_before_flush;
+  int writes_after_flush;
+  int whole_after_flush;
+} buffer_vectors[] = {
+  {"small pieces are held until the flush", 64, {4, 13, 10, 17, 9}, 0, 1, 1},
+  {"exactly the capacity is still held", 16, {8, 8}, 0, 1, 1},
+  {"overflow hands on what is held first", 16, {10, 10}, 1, 2, 0},
+  {"a piece over the capacity passes straight through", 16, {3, 40, 2}, 2, 3, 0},
+  {"a first piece over the capacity", 16, {40}, 1, 1, 0},
+  {"many overflows", 10, {6, 6, 6, 6, 6, 6}, 5, 6, 0},
+  {"an empty stream", 16, {0}, 0, 0, 1},
+};
+
+TEST(core_stream_buffer_vectors)
+{
+  for(size_t v = 0; v < sizeof(buffer_vectors) / sizeof(buffer_vectors[0]); v++) {
+    const char *name = buffer_vectors[v].name;
+    recording_sink inner = {BUF_INIT, 0, 0};
+    stream_buffer b;
+    cl_error err = {0};
+    stream_buffer_init(&b, (stream_sink){record_write, &inner}, buffer_vectors[v].capacity);
+    stream_sink sink = stream_sink_to_buffer(&b);
+    uint8_t piece[64];
+    uint64_t total = 0;
+    for(const size_t *len = buffer_vectors[v].pieces; *len; len++) {
+      for(size_t i = 0; i < *len; i++)
+        piece[i] = pattern(total + i);
+      CHECK_OK(sink.write(sink.ctx, piece, *len, &err), &err);
+      total += *len;
+    }
+    if(inner.writes != buffer_vectors[v].writes_before_flush)
+      unit_fail(__FILE__, __LINE__, "%s: %d writes before the flush, expected %d", name,
+                inner.writes, buffer_vectors[v].writes_before_flush);
+    CHECK_INT(stream_buffer_size(&b), total);
+    CHECK_OK(stream_buffer_flush(&b, &err), &err);
+    CHECK_OK(stream_buffer_flush(&b, &err), &err); /* nothing left: no write */
+    if(inner.writes != buffer_vectors[v].writes_after_flush)
+      unit_fail(__FILE__, __LINE__, "%s: %d writes after the flush, expected %d", name,
+                inner.writes, buffer_vectors[v].writes_after_flush);
+    CHECK_INT(inner.bytes.len, total);
+    for(uint64_t i = 0; i < total; i++)
+      if((uint8_t)inner.bytes.data[i] != pattern(i)) {
+        unit_fail(__FILE__, __LINE__, "%s: byte %llu differs", name, (unsigned long long)i);
+        break;
+      }
+    size_t len = 0;
+    const uint8_t *whole = stream_buffer_whole(&b, &len);
+    if(!!whole != buffer_vectors[v].whole_after_flush)
+      unit_fail(__FILE__, __LINE__, "%s: whole is %s", name, whole ? "held" : "not held");
+    if(whole)
+      CHECK_MEM(whole, len, inner.bytes.data ? inner.bytes.data : "", inner.bytes.len);
+    stream_buffer_free(&b);
+    buf_free(&inner.bytes);
+  }
+}
+
+TEST(core_stream_buffer_keeps_whole_stream_after_flush_until_it_outgrows)
+{
+  recording_sink inner = {BUF_INIT, 0, 0};
+  stream_buffer b;
+  cl_error err = {0};
+  stream_buffer_init(&b, (stream_sink){record_write, &inner}, 8);
+  stream_sink sink = stream_sink_to_buffer(&b);
+  CHECK_OK(sink.write(sink.ctx, "abcd", 4, &err), &err);
+  CHECK_OK(stream_buffer_flush(&b, &err), &err);
+  /* Flushed but still held: more bytes join it and only they are sent. */
+  CHECK_OK(sink.write(sink.ctx, "ef", 2, &err), &err);
+  size_t len = 0;
+  const uint8_t *whole = stream_buffer_whole(&b, &len);
+  CHECK(whole != NULL);
+  if(whole)
+    CHECK_MEM(whole, len, "abcdef", 6);
+  CHECK_OK(stream_buffer_flush(&b, &err), &err);
+  CHECK_INT(inner.writes, 2);
+  CHECK_MEM(inner.bytes.data, inner.bytes.len, "abcdef", 6);
+  /* Outgrowing the capacity drops what is held: no longer whole. */
+  CHECK_OK(sink.write(sink.ctx, "ghijk", 5, &err), &err);
+  CHECK(stream_buffer_whole(&b, &len) == NULL);
+  CHECK_INT(inner.writes, 2);
+  CHECK_OK(stream_buffer_flush(&b, &err), &err);
+  CHECK_MEM(inner.bytes.data, inner.bytes.len, "abcdefghijk", 11);
+  CHECK_INT(stream_buffer_size(&b), 11);
+  stream_buffer_free(&b);
+  buf_free(&inner.bytes);
+}
+
+TEST(core_stream_buffer_passes_inner_failures_on)
+{
+  recording_sink inner = {BUF_INIT, 0, 1};
+  stream_buffer b;
+  cl_error err = {0};
+  stream_buffer_init(&b, (stream_sink){record_write, &inner}, 4);
+  stream_sink sink = stream_sink_to_buffer(&b);
+  CHECK_OK(sink.write(sink.ctx, "abc", 3, &err), &err);
+  CHECK_STATUS(sink.write(sink.ctx, "def", 3, &err), CL_ERR_IO);
+  CHECK(strstr(err.message, "refused") != NULL);
+  CHECK_STATUS(stream_buffer_flush(&b, &err), CL_ERR_IO);
+  stream_buffer_free(&b);
+  buf_free(&inner.bytes);
+}
+
+TEST(core_stream_buffer_over_a_file)
+{
+  int fd = -1;
+  cl_error err = {0};
+  CHECK_OK(stream_temp_fd(&fd, &err), &err);
+  if(fd < 0)
+    return;
+  stream_fd out = {fd, "buffered temp file", 0};
+  stream_buffer b;
+  stream_buffer_init(&b, stream_sink_to_fd(&out), 1024);
+  stream_sink sink = stream_sink_to_buffer(&b);
+  char line[32];
+  size_t expected = 0;
+  for(int i = 0; i < 500; i++) {
+    int n = snprintf(line, sizeof(line), "line %d\n", i);
+    CHECK_OK(sink.write(sink.ctx, line, (size_t)n, &err), &err);
+    expected += (size_t)n;
+  }
+  CHECK_OK(stream_buffer_flush(&b, &err), &err);
+  CHECK_INT(out.written, expected);
+  stream_file file = stream_file_from_fd(&out, out.written);
+  char head[14];
+  CHECK_OK(file.read_at(file.ctx, 0, head, sizeof(head), &err), &err);
+  CHECK_MEM(head, sizeof(head), "line 0\nline 1\n", 14);
+  stream_buffer_free(&b);
+  close(fd);
+}
