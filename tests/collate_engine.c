@@ -440,22 +440,70 @@ TEST(collate_engine_contacts_update_has_its_diff_row)
   store_free(s);
 }
 
+/* Optional columns of the legacy (pyarrow) files the migration tests write
+ * by hand. */
+#define LEGACY_COLUMN(name_, physical_, logical_)                               \
+  {.name = (char *)(name_), .physical = (physical_), .logical = (logical_), .optional = 1}
+#define STRING_COLUMN(name_) LEGACY_COLUMN(name_, PARQUET_BYTE_ARRAY, PARQUET_LOGICAL_STRING)
+#define INT64_COLUMN(name_) LEGACY_COLUMN(name_, PARQUET_INT64, PARQUET_LOGICAL_NONE)
+#define BOOLEAN_COLUMN(name_) LEGACY_COLUMN(name_, PARQUET_BOOLEAN, PARQUET_LOGICAL_NONE)
+#define TIMESTAMP_COLUMN(name_, physical_, unit_)                               \
+  {.name = (char *)(name_), .physical = (physical_), .logical = PARQUET_LOGICAL_TIMESTAMP,      \
+   .unit = (unit_), .optional = 1}
+
+/* The row our engine makes of one JSON entry (its cells borrow scratch and
+ * arena). */
+static collate_row entry_row(const collate_type *type, const char *entry, int64_t user,
+                             const char *device, json_arena *arena, collate_scratch *scratch)
+{
+  json_value *v = NULL;
+  json_limits limits;
+  cl_error err = {0};
+  collate_row row;
+  collate_entry_outcome outcome;
+  json_limits_default(&limits);
+  memset(&row, 0, sizeof(row));
+  memset(&outcome, 0, sizeof(outcome));
+  CHECK_OK(json_parse(entry, strlen(entry), &limits, arena, &v, &err), &err);
+  CHECK_OK(collate_entry_to_row(type, v, user, device, scratch, &row, &outcome), &err);
+  return row;
+}
+
+static parquet_bytes cell_bytes(const collate_cell *cell)
+{
+  return (parquet_bytes){(const uint8_t *)cell->s, (uint32_t)cell->len};
+}
+
+/* A one-row-group Parquet file of these columns, stored at key. */
+static void put_parquet(store *s, const char *key, parquet_column_schema *columns,
+                        size_t column_count, size_t rows, const parquet_column_vector *vectors)
+{
+  parquet_schema schema = {column_count, columns};
+  buf file = BUF_INIT;
+  parquet_writer_options options;
+  parquet_writer *w = NULL;
+  cl_error err = {0};
+  parquet_writer_options_default(&options);
+  CHECK_OK(parquet_writer_create(stream_sink_to_buf(&file), &schema, &options, &w, &err), &err);
+  CHECK_OK(parquet_writer_add_row_group(w, rows, vectors, &err), &err);
+  CHECK_OK(parquet_writer_finish(w, &err), &err);
+  parquet_writer_free(w);
+  store_precondition always = {STORE_ALWAYS, NULL};
+  CHECK_OK(store_put(s, key, file.data, file.len, &always, NULL, &err), &err);
+  buf_free(&file);
+}
+
 /* A legacy pyarrow-style file: columns reordered, ts_updated as INT64 millis,
  * an __index_level_0__ column, package_name present. */
 static void put_legacy_app_history(store *s)
 {
   parquet_column_schema columns[] = {
-    {(char *)"package_name", PARQUET_BYTE_ARRAY, 0, PARQUET_LOGICAL_STRING, 0, 0, 0, 0, 1, 0},
-    {(char *)"id", PARQUET_BYTE_ARRAY, 0, PARQUET_LOGICAL_STRING, 0, 0, 0, 0, 1, 0},
-    {(char *)"user_id", PARQUET_INT64, 0, PARQUET_LOGICAL_NONE, 0, 0, 0, 0, 1, 0},
-    {(char *)"device_id", PARQUET_BYTE_ARRAY, 0, PARQUET_LOGICAL_STRING, 0, 0, 0, 0, 1, 0},
-    {(char *)"is_deleted", PARQUET_BOOLEAN, 0, PARQUET_LOGICAL_NONE, 0, 0, 0, 0, 1, 0},
-    {(char *)"row_hash", PARQUET_BYTE_ARRAY, 0, PARQUET_LOGICAL_STRING, 0, 0, 0, 0, 1, 0},
-    {(char *)"ts_updated", PARQUET_INT64, 0, PARQUET_LOGICAL_TIMESTAMP, PARQUET_MILLIS, 0, 0, 0,
-     1, 0},
-    {(char *)"__index_level_0__", PARQUET_INT64, 0, PARQUET_LOGICAL_NONE, 0, 0, 0, 0, 1, 0},
+    STRING_COLUMN("package_name"), STRING_COLUMN("id"),
+    INT64_COLUMN("user_id"),       STRING_COLUMN("device_id"),
+    BOOLEAN_COLUMN("is_deleted"),  STRING_COLUMN("row_hash"),
+    TIMESTAMP_COLUMN("ts_updated", PARQUET_INT64, PARQUET_MILLIS),
+    INT64_COLUMN("__index_level_0__"),
   };
-  parquet_schema schema = {sizeof(columns) / sizeof(columns[0]), columns};
   /* The legacy ids of user 100, device d1, packages "a" and "b", not deleted. */
   collate_scratch *scratch = collate_scratch_create();
   const collate_type *type = collate_type_find("app_packages");
@@ -463,22 +511,11 @@ static void put_legacy_app_history(store *s)
   parquet_bytes pkg[2], id[2], dev[2], hash[2];
   int64_t user[2] = {100, 100}, ts[2], index[2] = {0, 1};
   uint8_t deleted[2] = {0, 0};
-  cl_error err = {0};
   for(int i = 0; i < 2; i++) {
     const char *text = i ? "{\"package_name\": \"b\"}" : "{\"package_name\": \"a\"}";
-    json_value *v = NULL;
-    json_limits limits;
-    json_limits_default(&limits);
-    CHECK_OK(json_parse(text, strlen(text), &limits, arena, &v, &err), &err);
-    collate_row row;
-    collate_entry_outcome outcome;
-    memset(&outcome, 0, sizeof(outcome));
-    CHECK_OK(collate_entry_to_row(type, v, 100, "d1", scratch, &row, &outcome), &err);
-    const collate_cell *c;
-    c = &row.cells[type->col_id];
-    id[i] = (parquet_bytes){(const uint8_t *)c->s, (uint32_t)c->len};
-    c = &row.cells[type->col_row_hash];
-    hash[i] = (parquet_bytes){(const uint8_t *)c->s, (uint32_t)c->len};
+    collate_row row = entry_row(type, text, 100, "d1", arena, scratch);
+    id[i] = cell_bytes(&row.cells[type->col_id]);
+    hash[i] = cell_bytes(&row.cells[type->col_row_hash]);
     pkg[i] = (parquet_bytes){(const uint8_t *)(i ? "b" : "a"), 1};
     dev[i] = (parquet_bytes){(const uint8_t *)"d1", 2};
     ts[i] = at("2023-01-01T00:00:00Z") / 1000;
@@ -495,17 +532,7 @@ static void put_legacy_app_history(store *s)
   vectors[5].values.bytes = hash;
   vectors[6].values.i64 = ts;
   vectors[7].values.i64 = index;
-  buf file = BUF_INIT;
-  parquet_writer_options options;
-  parquet_writer_options_default(&options);
-  parquet_writer *w = NULL;
-  CHECK_OK(parquet_writer_create(stream_sink_to_buf(&file), &schema, &options, &w, &err), &err);
-  CHECK_OK(parquet_writer_add_row_group(w, 2, vectors, &err), &err);
-  CHECK_OK(parquet_writer_finish(w, &err), &err);
-  parquet_writer_free(w);
-  store_precondition always = {STORE_ALWAYS, NULL};
-  CHECK_OK(store_put(s, APP_CURRENT, file.data, file.len, &always, NULL, &err), &err);
-  buf_free(&file);
+  put_parquet(s, APP_CURRENT, columns, sizeof(columns) / sizeof(columns[0]), 2, vectors);
   json_arena_free(arena);
   collate_scratch_free(scratch);
 }
@@ -725,37 +752,27 @@ TEST(collate_engine_legacy_drifted_contacts_history)
   const collate_type *type = collate_type_find("contact_list");
   collate_scratch *scratch = collate_scratch_create();
   json_arena *arena = json_arena_create(1 << 20);
-  json_limits limits;
-  json_value *v = NULL;
-  cl_error err = {0};
-  const char *entry = "{\"display_name\": \"Dave\", \"item_id\": 1, \"photo_id\": 56645, "
-                      "\"times_contacted\": 12}";
-  json_limits_default(&limits);
-  CHECK_OK(json_parse(entry, strlen(entry), &limits, arena, &v, &err), &err);
-  collate_row row;
-  collate_entry_outcome outcome;
-  memset(&outcome, 0, sizeof(outcome));
-  CHECK_OK(collate_entry_to_row(type, v, 7, "dev", scratch, &row, &outcome), &err);
+  collate_row row = entry_row(type,
+                              "{\"display_name\": \"Dave\", \"item_id\": 1, \"photo_id\": 56645, "
+                              "\"times_contacted\": 12}",
+                              7, "dev", arena, scratch);
 
   parquet_column_schema columns[] = {
-    {(char *)"id", PARQUET_BYTE_ARRAY, 0, PARQUET_LOGICAL_STRING, 0, 0, 0, 0, 1, 0},
-    {(char *)"row_hash", PARQUET_BYTE_ARRAY, 0, PARQUET_LOGICAL_STRING, 0, 0, 0, 0, 1, 0},
-    {(char *)"user_id", PARQUET_INT64, 0, PARQUET_LOGICAL_NONE, 0, 0, 0, 0, 1, 0},
-    {(char *)"device_id", PARQUET_BYTE_ARRAY, 0, PARQUET_LOGICAL_STRING, 0, 0, 0, 0, 1, 0},
-    {(char *)"is_deleted", PARQUET_BOOLEAN, 0, PARQUET_LOGICAL_NONE, 0, 0, 0, 0, 1, 0},
-    {(char *)"display_name", PARQUET_BYTE_ARRAY, 0, PARQUET_LOGICAL_STRING, 0, 0, 0, 0, 1, 0},
-    {(char *)"last_time_contacted", PARQUET_INT32, 0, PARQUET_LOGICAL_NULL, 0, 0, 0, 0, 1, 0},
-    {(char *)"photo_id", PARQUET_INT64, 0, PARQUET_LOGICAL_NONE, 0, 0, 0, 0, 1, 0},
-    {(char *)"times_contacted", PARQUET_INT64, 0, PARQUET_LOGICAL_NONE, 0, 0, 0, 0, 1, 0},
-    {(char *)"item_id", PARQUET_INT64, 0, PARQUET_LOGICAL_NONE, 0, 0, 0, 0, 1, 0},
-    {(char *)"ts_updated", PARQUET_INT96, 0, PARQUET_LOGICAL_TIMESTAMP, PARQUET_NANOS, 0, 0, 0,
-     1, 0},
-    {(char *)"__index_level_0__", PARQUET_INT64, 0, PARQUET_LOGICAL_NONE, 0, 0, 0, 0, 1, 0},
+    STRING_COLUMN("id"),
+    STRING_COLUMN("row_hash"),
+    INT64_COLUMN("user_id"),
+    STRING_COLUMN("device_id"),
+    BOOLEAN_COLUMN("is_deleted"),
+    STRING_COLUMN("display_name"),
+    LEGACY_COLUMN("last_time_contacted", PARQUET_INT32, PARQUET_LOGICAL_NULL),
+    INT64_COLUMN("photo_id"),
+    INT64_COLUMN("times_contacted"),
+    INT64_COLUMN("item_id"),
+    TIMESTAMP_COLUMN("ts_updated", PARQUET_INT96, PARQUET_NANOS),
+    INT64_COLUMN("__index_level_0__"),
   };
-  parquet_schema schema = {sizeof(columns) / sizeof(columns[0]), columns};
-  const collate_cell *idc = &row.cells[type->col_id], *hashc = &row.cells[type->col_row_hash];
-  parquet_bytes id = {(const uint8_t *)idc->s, (uint32_t)idc->len};
-  parquet_bytes hash = {(const uint8_t *)hashc->s, (uint32_t)hashc->len};
+  parquet_bytes id = cell_bytes(&row.cells[type->col_id]);
+  parquet_bytes hash = cell_bytes(&row.cells[type->col_row_hash]);
   parquet_bytes dev = {(const uint8_t *)"dev", 3}, name = {(const uint8_t *)"Dave", 4};
   int64_t user = 7, photo = 56645, times = 12, item = 1, index = 0;
   int32_t null32 = 0;
@@ -778,18 +795,8 @@ TEST(collate_engine_legacy_drifted_contacts_history)
   vectors[9].values.i64 = &item;
   vectors[10].values.i96 = &ts;
   vectors[11].values.i64 = &index;
-  buf file = BUF_INIT;
-  parquet_writer_options options;
-  parquet_writer_options_default(&options);
-  parquet_writer *w = NULL;
-  CHECK_OK(parquet_writer_create(stream_sink_to_buf(&file), &schema, &options, &w, &err), &err);
-  CHECK_OK(parquet_writer_add_row_group(w, 1, vectors, &err), &err);
-  CHECK_OK(parquet_writer_finish(w, &err), &err);
-  parquet_writer_free(w);
-  store_precondition always = {STORE_ALWAYS, NULL};
   const char *current = "collated_logs/current/contact_list/user=7/logs.parquet";
-  CHECK_OK(store_put(s, current, file.data, file.len, &always, NULL, &err), &err);
-  buf_free(&file);
+  put_parquet(s, current, columns, sizeof(columns) / sizeof(columns[0]), 1, vectors);
 
   /* Dave unchanged (his id and row_hash match), Eve new. */
   collate_result r = run(s, CONTACTS1 "1.json",

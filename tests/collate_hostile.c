@@ -2,10 +2,7 @@
  * (tests/node/reliability_*.test.mjs, tests/hostile/): each of these once
  * turned a permanent input error into a failure retried for ever, or let a
  * foreign file be overwritten. */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "collate/collate.h"
 #include "collate/key.h"
@@ -51,22 +48,15 @@ TEST(collate_hostile_rejected_record_keys)
   }
 }
 
-static char *temp_store(void)
+/* A local store in a fresh directory, and options at a fixed now. */
+static store *open_store(collate_options *options)
 {
-  char *dir = strdup("/tmp/collate-hostile-XXXXXX");
-  if(!dir || !mkdtemp(dir)) {
-    free(dir);
-    return NULL;
-  }
-  return dir;
-}
-
-static void remove_tree(const char *dir)
-{
-  char command[256];
-  snprintf(command, sizeof(command), "rm -rf '%s'", dir);
-  if(system(command) != 0)
-    unit_fail(__FILE__, __LINE__, "cannot remove %s", dir);
+  store *s = NULL;
+  cl_error err = {0};
+  CHECK_OK(store_open(unit_temp_dir(), &s, &err), &err);
+  CHECK_OK(collate_options_from_env(options, &err), &err);
+  options->now_micros = NOW_2026_11_24;
+  return s;
 }
 
 static void put_text(store *s, const char *key, const char *text)
@@ -90,16 +80,10 @@ static collate_result collate(store *s, const char *key, const collate_options *
  * fails and the file stays byte for byte. */
 TEST(collate_hostile_foreign_history_is_never_overwritten)
 {
-  char *dir = temp_store();
-  CHECK(dir != NULL);
-  if(!dir)
-    return;
-  store *s = NULL;
-  cl_error err = {0};
-  CHECK_OK(store_open(dir, &s, &err), &err);
   collate_options options;
-  CHECK_OK(collate_options_from_env(&options, &err), &err);
-  options.now_micros = NOW_2026_11_24;
+  store *s = open_store(&options);
+  if(!s)
+    return;
   put_text(s, "uploads/users/5/s/d/sms_log/a.json",
            "[{\"item_id\": 1, \"datetime\": 1487722326477, \"message_body\": \"x\"}]");
   cl_status status;
@@ -109,6 +93,7 @@ TEST(collate_hostile_foreign_history_is_never_overwritten)
 
   buf sms = BUF_INIT;
   store_info info;
+  cl_error err = {0};
   CHECK_OK(store_get(s, "collated_logs/current/sms_log/user=5/logs.parquet", &sms, &info, &err),
            &err);
   store_precondition always = {STORE_ALWAYS, NULL};
@@ -125,24 +110,16 @@ TEST(collate_hostile_foreign_history_is_never_overwritten)
   buf_free(&after);
   buf_free(&sms);
   store_free(s);
-  remove_tree(dir);
-  free(dir);
 }
 
 /* Over COLLATOR_MAX_HISTORY_ROWS is permanent: rejected and recorded, not a
  * failure that Lambda would retry until the dead-letter queue. */
 TEST(collate_hostile_history_limit_is_a_rejection)
 {
-  char *dir = temp_store();
-  CHECK(dir != NULL);
-  if(!dir)
-    return;
-  store *s = NULL;
-  cl_error err = {0};
-  CHECK_OK(store_open(dir, &s, &err), &err);
   collate_options options;
-  CHECK_OK(collate_options_from_env(&options, &err), &err);
-  options.now_micros = NOW_2026_11_24;
+  store *s = open_store(&options);
+  if(!s)
+    return;
   put_text(s, "uploads/users/6/s/d/app_packages/a.json",
            "[{\"package_name\": \"a\"}, {\"package_name\": \"b\"}, {\"package_name\": \"c\"}]");
   cl_status status;
@@ -156,6 +133,7 @@ TEST(collate_hostile_history_limit_is_a_rejection)
   CHECK(strstr(r.reason, "over the limit of 2") != NULL);
   buf record = BUF_INIT;
   store_info info;
+  cl_error err = {0};
   CHECK_OK(store_get(s,
                      "collated_logs/rejected/2026-11-24/uploads/users/6/s/d/app_packages/"
                      "b.json.json",
@@ -163,6 +141,4 @@ TEST(collate_hostile_history_limit_is_a_rejection)
            &err);
   buf_free(&record);
   store_free(s);
-  remove_tree(dir);
-  free(dir);
 }
