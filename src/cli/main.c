@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 static const struct {
   const char *name;
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
   const char *self = strrchr(argv[0], '/');
   self = self ? self + 1 : argv[0];
 
+  mem_keep_freed_blocks();
   log_init_from_env();
   /* The Lambda image runs the binary as "bootstrap" with no arguments. */
   if(argc < 2 && !strcmp(self, "bootstrap"))

@@ -69,8 +69,8 @@ typedef struct unique_set {
 static void unique_free(unique_set *u)
 {
   free(u->entries);
-  free(u->by_id);
-  free(u->by_hash);
+  mem_free_table(u->by_id, u->id_mask + 1, sizeof(*u->by_id));
+  mem_free_table(u->by_hash, u->hash_mask + 1, sizeof(*u->by_hash));
   memset(u, 0, sizeof(*u));
 }
 
@@ -100,9 +100,9 @@ static long unique_find(const unique_set *u, const uint8_t id[ROWID_LEN])
   }
 }
 
-static cl_status unique_grow_index(unique_set *u, cl_error *err)
+/* A new id index of `slots` (a power of two) slots. */
+static cl_status unique_rebuild_index(unique_set *u, size_t slots, cl_error *err)
 {
-  size_t slots = u->id_mask ? (u->id_mask + 1) * 2 : 1024;
   uint64_t *index = mem_calloc_table(slots, sizeof(*index));
   if(!index)
     return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", u->count);
@@ -112,7 +112,7 @@ static cl_status unique_grow_index(unique_set *u, cl_error *err)
       slot = (slot + 1) & (slots - 1);
     index[slot] = id_tag(u->entries[i].id) | (uint32_t)(i + 1);
   }
-  free(u->by_id);
+  mem_free_table(u->by_id, u->id_mask + 1, sizeof(*u->by_id));
   u->by_id = index;
   u->id_mask = slots - 1;
   return CL_OK;
@@ -134,11 +134,8 @@ static cl_status unique_reserve(unique_set *u, size_t ids, cl_error *err)
     u->entries = entries;
     u->capacity = ids;
   }
-  if(slots > u->id_mask + 1) {
-    /* unique_grow_index doubles: start it at half the wanted size. */
-    u->id_mask = slots / 2 - 1;
-    return unique_grow_index(u, err);
-  }
+  if(slots > u->id_mask + 1)
+    return unique_rebuild_index(u, slots, err);
   return CL_OK;
 }
 
@@ -174,7 +171,7 @@ static cl_status unique_offer(unique_set *u, const uint8_t id[ROWID_LEN],
     u->capacity = capacity;
   }
   if((u->count + 1) * 2 > u->id_mask + 1) {
-    cl_status status = unique_grow_index(u, err);
+    cl_status status = unique_rebuild_index(u, u->by_id ? (u->id_mask + 1) * 2 : 1024, err);
     if(status)
       return status;
   }
@@ -199,7 +196,7 @@ static cl_status unique_index_hashes(unique_set *u, cl_error *err)
   size_t slots = 1024;
   while(slots < u->count * 2)
     slots *= 2;
-  free(u->by_hash);
+  mem_free_table(u->by_hash, u->hash_mask + 1, sizeof(*u->by_hash));
   u->by_hash = mem_calloc_table(slots, sizeof(*u->by_hash));
   if(!u->by_hash)
     return cl_fail(err, CL_ERR_NOMEM, "row hashes of %zu ids: out of memory", u->count);
@@ -251,7 +248,7 @@ typedef struct pair_set {
 
 static void pair_set_free(pair_set *p)
 {
-  free(p->keys);
+  mem_free_table(p->keys, p->cap, sizeof(*p->keys));
   memset(p, 0, sizeof(*p));
 }
 
@@ -283,7 +280,7 @@ static cl_status pair_set_reserve(pair_set *p, size_t pairs, cl_error *err)
   for(size_t i = 0; i < p->cap; i++)
     if(!pair_empty(&p->keys[i]))
       *pair_slot(keys, cap, &p->keys[i]) = p->keys[i];
-  free(p->keys);
+  mem_free_table(p->keys, p->cap, sizeof(*p->keys));
   p->keys = keys;
   p->cap = cap;
   return CL_OK;

@@ -162,7 +162,7 @@ void collate_txt_free(collate_txt *txt)
 {
   if(!txt)
     return;
-  free(txt->ids);
+  mem_free_table(txt->ids, txt->id_cap, sizeof(*txt->ids));
   free(txt->records);
   free(txt->runs);
   if(txt->spill_fd >= 0)
@@ -440,7 +440,7 @@ static cl_status id_table_resize(collate_txt *txt, size_t cap)
   for(size_t k = 0; k < txt->id_cap; k++)
     if(txt->ids[k].last_seq)
       *id_probe(ids, cap, txt->ids[k].id) = txt->ids[k];
-  free(txt->ids);
+  mem_free_table(txt->ids, txt->id_cap, sizeof(*txt->ids));
   txt->ids = ids;
   txt->id_cap = cap;
   return CL_OK;

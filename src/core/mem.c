@@ -3,8 +3,22 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
+#define KEEP_BLOCKS_BELOW ((size_t)32 << 20)
+#define KEEP_FREE_HEAP ((size_t)64 << 20)
+
+void mem_keep_freed_blocks(void)
+{
+#ifdef __GLIBC__
+  /* Setting either also stops glibc from moving the threshold by itself. */
+  mallopt(M_MMAP_THRESHOLD, (int)KEEP_BLOCKS_BELOW);
+  mallopt(M_TRIM_THRESHOLD, (int)KEEP_FREE_HEAP);
+#endif
+}
 
 void mem_prefer_huge_pages(void *p, size_t bytes)
 {
@@ -19,12 +33,31 @@ void mem_prefer_huge_pages(void *p, size_t bytes)
 #endif
 }
 
+/* Large tables are mapped by themselves: fresh zero pages that nothing has
+ * touched yet, so the hint comes before the first fault, and calloc from a
+ * heap that keeps freed blocks would have to clear reused memory instead. */
+static int table_is_mapped(size_t count, size_t size)
+{
+  return count && size <= SIZE_MAX / count && count * size >= HUGE_PAGE_BYTES;
+}
+
 void *mem_calloc_table(size_t count, size_t size)
 {
-  void *p = calloc(count, size);
-  /* calloc of a block this large maps fresh zero pages without touching
-   * them, so the hint still comes before the first touch. */
-  if(p)
-    mem_prefer_huge_pages(p, count * size);
+  if(!table_is_mapped(count, size))
+    return calloc(count, size);
+  void *p = mmap(NULL, count * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if(p == MAP_FAILED)
+    return NULL;
+  mem_prefer_huge_pages(p, count * size);
   return p;
+}
+
+void mem_free_table(void *table, size_t count, size_t size)
+{
+  if(!table)
+    return;
+  if(table_is_mapped(count, size))
+    munmap(table, count * size);
+  else
+    free(table);
 }
