@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -48,12 +49,13 @@ static s3_curl loaded;
 static cl_status load_status;
 static char load_failure[CL_ERROR_MESSAGE_MAX];
 static double load_seconds;
+static const char *library_name = S3_CURL_LIBRARY;
 
 static void *find(void *library, const char *symbol)
 {
   void *address = dlsym(library, symbol);
   if(!address)
-    snprintf(load_failure, sizeof(load_failure), "%s: %s is missing", S3_CURL_LIBRARY, symbol);
+    snprintf(load_failure, sizeof(load_failure), "%s: %s is missing", library_name, symbol);
   return address;
 }
 
@@ -62,13 +64,13 @@ static cl_status resolve_and_init(void *library)
   for(size_t i = 0; i < sizeof(s3_curl_functions) / sizeof(s3_curl_functions[0]); i++) {
     void *address = find(library, s3_curl_functions[i].symbol);
     if(!address)
-      return CL_ERR_UNSUPPORTED;
+      return CL_ERR_USAGE;
     memcpy((char *)&loaded + s3_curl_functions[i].offset, &address, sizeof(address));
   }
   void *version_address = find(library, "curl_version_info");
   void *init_address = version_address ? find(library, "curl_global_init") : NULL;
   if(!init_address)
-    return CL_ERR_UNSUPPORTED;
+    return CL_ERR_USAGE;
   curl_version_info_data *(*version_info)(CURLversion);
   CURLcode (*global_init)(long flags);
   memcpy(&version_info, &version_address, sizeof(version_address));
@@ -77,13 +79,13 @@ static cl_status resolve_and_init(void *library)
   const curl_version_info_data *version = version_info(CURLVERSION_NOW);
   if(!version || version->version_num < S3_CURL_MIN_VERSION) {
     snprintf(load_failure, sizeof(load_failure),
-             "%s is version %s; S3 stores need 7.75.0 or later (SigV4 signing)", S3_CURL_LIBRARY,
+             "%s is version %s; S3 stores need 7.75.0 or later (SigV4 signing)", library_name,
              version && version->version ? version->version : "unknown");
-    return CL_ERR_UNSUPPORTED;
+    return CL_ERR_USAGE;
   }
   CURLcode code = global_init(CURL_GLOBAL_DEFAULT);
   if(code != CURLE_OK) {
-    snprintf(load_failure, sizeof(load_failure), "%s: curl_global_init: %s", S3_CURL_LIBRARY,
+    snprintf(load_failure, sizeof(load_failure), "%s: curl_global_init: %s", library_name,
              loaded.easy_strerror(code));
     return CL_ERR_INTERNAL;
   }
@@ -93,13 +95,16 @@ static cl_status resolve_and_init(void *library)
 static void load(void)
 {
   double started = utc_monotonic_seconds();
+  const char *configured = getenv("COLLATOR_LIBCURL");
+  if(configured && *configured)
+    library_name = configured;
   /* RTLD_LOCAL: libcurl's OpenSSL stays apart from the libcrypto the
    * binary may carry for its own digests. */
-  void *library = dlopen(S3_CURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  void *library = dlopen(library_name, RTLD_NOW | RTLD_LOCAL);
   if(!library) {
     snprintf(load_failure, sizeof(load_failure), "cannot load %s (S3 stores need libcurl): %s",
-             S3_CURL_LIBRARY, dlerror());
-    load_status = CL_ERR_UNSUPPORTED;
+             library_name, dlerror());
+    load_status = CL_ERR_USAGE;
     return;
   }
   load_status = resolve_and_init(library);
@@ -134,7 +139,7 @@ cl_status s3_curl_load(const s3_curl **out, cl_error *err)
   pthread_once(&load_once, load);
   /* Whether a preload hid the loader's work is worth seeing in a cold start. */
   log_message(LOG_DEBUG, "s3: %s took %.3f ms to load; this store waited %.3f ms",
-              S3_CURL_LIBRARY, load_seconds * 1000.0, (utc_monotonic_seconds() - started) * 1000.0);
+              library_name, load_seconds * 1000.0, (utc_monotonic_seconds() - started) * 1000.0);
   *out = load_status ? NULL : &loaded;
   return load_status ? cl_fail(err, load_status, "%s", load_failure) : CL_OK;
 }

@@ -8,8 +8,9 @@
  * the first Lambda Runtime API request), though a local store, the CLI's
  * other commands and a Lambda runtime waiting for its first event never
  * touch S3. So the collator does not link libcurl: store_s3.c calls it
- * through the table below, filled by dlopen of libcurl.so.4 (found through
- * the binary's RUNPATH, LD_LIBRARY_PATH and the system's library paths).
+ * through the table below, filled by dlopen of libcurl.so.4, or of what
+ * COLLATOR_LIBCURL names (a file name is found through the binary's
+ * RUNPATH, LD_LIBRARY_PATH and the system's library paths).
  *
  * s3_curl_preload starts the load on a background thread for a process that
  * will soon need S3; s3_curl_load returns the table, waiting for a load
@@ -52,9 +53,10 @@ typedef struct s3_curl {
  * started already. If no thread can be created, s3_curl_load does the work. */
 void s3_curl_preload(void);
 
-/* The loaded table (borrowed, valid for the life of the process), or
- * CL_ERR_UNSUPPORTED naming the library and what failed (not found, a
- * missing function, too old, curl_global_init). */
+/* The loaded table (borrowed, valid for the life of the process). A library
+ * that is missing, lacks a function or is too old is CL_ERR_USAGE (the
+ * installation's fault, not the input's), a failed curl_global_init
+ * CL_ERR_INTERNAL; the message names the library and what failed. */
 cl_status s3_curl_load(const s3_curl **out, cl_error *err);
 
 #endif

@@ -26,7 +26,8 @@
  * S3 details: see store_s3.c's opening comment; the environment it reads is
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
  * AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE, AWS_REGION, AWS_DEFAULT_REGION,
- * S3_ENDPOINT, AWS_ENDPOINT_URL_S3 and COLLATOR_S3_MAX_ATTEMPTS (default 3).
+ * S3_ENDPOINT, AWS_ENDPOINT_URL_S3, COLLATOR_S3_MAX_ATTEMPTS (default 3) and
+ * COLLATOR_LIBCURL (the libcurl to load, default libcurl.so.4).
  *
  * Crash tests: with COLLATOR_FAULT_AFTER_WRITES=N in the environment, the
  * process exits with status 99 (via _exit, no cleanup) right before its

@@ -204,3 +204,24 @@ test('S3 with ~20% injected faults (503, 500, reset) ends with the same outputs'
     await stack.stop();
   }
 });
+
+test('a libcurl that cannot be loaded is a configuration error naming the library', () => {
+  ensureBinary();
+  const cases = [
+    ['/nonexistent/libcurl.so.4', /cannot load \/nonexistent\/libcurl\.so\.4 \(S3 stores need libcurl\)/],
+    // A library that loads but is not libcurl.
+    ['libz.so.1', /libz\.so\.1: curl_easy_init is missing/],
+  ];
+  for (const [library, message] of cases) {
+    let failure;
+    try {
+      execFileSync(BIN, ['process', '--store', 's3://bucket', 'uploads/users/1/s/d/sms_log/a.json'],
+        { env: { ...process.env, COLLATOR_LIBCURL: library }, stdio: 'pipe' });
+    } catch (error) {
+      failure = error;
+    }
+    assert.ok(failure, `${library}: the command failed`);
+    assert.equal(failure.status, 2, `${library}: a usage/configuration exit status`);
+    assert.match(failure.stderr.toString(), message);
+  }
+});
