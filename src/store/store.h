@@ -87,6 +87,7 @@ void store_free(store *s);
  * start. store_open of an s3:// URL waits for it, or loads by itself when
  * nothing preloaded. Calling it again does nothing. */
 void store_s3_preload(void);
+
 /* "file:///abs/dir" or "s3://bucket", for messages and logs. */
 const char *store_name(const store *s);
 void store_get_stats(const store *s, store_stats *stats);
