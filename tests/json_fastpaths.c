@@ -10,48 +10,18 @@
 #include <string.h>
 
 #include "json/json.h"
+#include "json_support.h"
 #include "unit.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-typedef struct piece_source {
-  const char *data;
-  size_t len, pos, chunk;
-} piece_source;
-
-static cl_status piece_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)
-{
-  piece_source *s = ctx;
-  size_t n = s->chunk < cap ? s->chunk : cap;
-  (void)err;
-  if(n > s->len - s->pos)
-    n = s->len - s->pos;
-  memcpy(dst, s->data + s->pos, n);
-  s->pos += n;
-  *got = n;
-  return CL_OK;
-}
-
 /* json.dumps of each element, one per line, streamed in chunks of chunk. */
 static cl_status stream_dumps(const char *doc, size_t chunk, buf *out, cl_error *err)
 {
-  piece_source s = {doc, strlen(doc), 0, chunk};
-  stream_source source = {piece_read, &s};
-  json_reader *reader = json_reader_create(source, NULL);
-  json_arena *arena = json_arena_create(0);
-  json_value *item = NULL;
-  cl_status status = json_reader_begin_array(reader, err);
-  while(!status) {
-    json_arena_reset(arena);
-    status = json_reader_next(reader, arena, &item, err);
-    if(status || !item)
-      break;
-    json_dumps(item, out);
-    buf_putc(out, '\n');
-  }
-  json_reader_free(reader);
-  json_arena_free(arena);
-  return status;
+  json_test_source s;
+  size_t count;
+  return json_test_stream_dumps(json_test_chunked(&s, doc, strlen(doc), chunk), NULL, out, &count,
+                                err);
 }
 
 static void parse_dumps(const char *doc, buf *out)

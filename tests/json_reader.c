@@ -5,77 +5,8 @@
 #include <string.h>
 
 #include "json/json.h"
+#include "json_support.h"
 #include "unit.h"
-
-/* A source that hands out the input in chunks of a chosen size: 0 means
- * random sizes from 1 to 97 (fixed seed), and it can fail at an offset. */
-typedef struct chunked_source {
-  const uint8_t *data;
-  size_t len;
-  size_t pos;
-  size_t chunk;
-  unsigned seed;
-  size_t fail_at; /* SIZE_MAX: never */
-} chunked_source;
-
-static cl_status chunked_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)
-{
-  chunked_source *s = ctx;
-  size_t n = s->chunk;
-
-  if(!n) {
-    s->seed = s->seed * 1103515245u + 12345u;
-    n = 1 + (s->seed >> 16) % 97;
-  }
-  if(n > cap)
-    n = cap;
-  if(n > s->len - s->pos)
-    n = s->len - s->pos;
-  if(s->fail_at != SIZE_MAX && s->pos + n > s->fail_at)
-    return cl_fail(err, CL_ERR_IO, "test source: read failed at %zu", s->fail_at);
-  memcpy(dst, s->data + s->pos, n);
-  s->pos += n;
-  *got = n;
-  return CL_OK;
-}
-
-static stream_source chunked(chunked_source *s, const void *data, size_t len, size_t chunk)
-{
-  stream_source source = {chunked_read, s};
-  s->data = data;
-  s->len = len;
-  s->pos = 0;
-  s->chunk = chunk;
-  s->seed = 12345;
-  s->fail_at = SIZE_MAX;
-  return source;
-}
-
-/* Stream every element and collect json.dumps of each, one per line; the
- * status of the first failure is returned with its message in err. */
-static cl_status stream_dumps(stream_source source, const json_limits *limits, buf *out,
-                              size_t *count, cl_error *err)
-{
-  json_reader *reader = json_reader_create(source, limits);
-  json_arena *arena = json_arena_create(0);
-  json_value *item;
-  cl_status status;
-
-  *count = 0;
-  status = json_reader_begin_array(reader, err);
-  while(!status) {
-    json_arena_reset(arena);
-    status = json_reader_next(reader, arena, &item, err);
-    if(status || !item)
-      break;
-    json_dumps(item, out);
-    buf_putc(out, '\n');
-    (*count)++;
-  }
-  json_reader_free(reader);
-  json_arena_free(arena);
-  return status;
-}
 
 /* The same through json_parse of the whole document. */
 static void parse_dumps(const char *doc, size_t len, buf *out)
@@ -134,12 +65,13 @@ TEST(json_reader_same_elements_for_any_chunking)
   parse_dumps(doc.data, doc.len, &expected);
   CHECK(expected.len > 100000);
   for(i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
-    chunked_source s;
+    json_test_source s;
     buf got = BUF_INIT;
     cl_error err = {0};
     json_reader *reader;
 
-    CHECK_OK(stream_dumps(chunked(&s, doc.data, doc.len, chunks[i]), NULL, &got, &count, &err),
+    CHECK_OK(json_test_stream_dumps(json_test_chunked(&s, doc.data, doc.len, chunks[i]), NULL,
+                                    &got, &count, &err),
              &err);
     CHECK_INT(count, 307);
     if(got.len != expected.len || memcmp(got.data, expected.data, got.len))
@@ -148,7 +80,7 @@ TEST(json_reader_same_elements_for_any_chunking)
     buf_free(&got);
 
     /* The offset ends at the end of the input. */
-    reader = json_reader_create(chunked(&s, doc.data, doc.len, chunks[i]), NULL);
+    reader = json_reader_create(json_test_chunked(&s, doc.data, doc.len, chunks[i]), NULL);
     json_arena *arena = json_arena_create(0);
     json_value *item = NULL;
     CHECK_OK(json_reader_begin_array(reader, &err), &err);
@@ -232,7 +164,7 @@ TEST(json_reader_decodes_utf16_and_utf32_and_skips_boms)
                            "\"\\ud83d\\ude00\"\n[1.5, null]\n");
   for(i = 0; i < sizeof(encodings) / sizeof(encodings[0]); i++) {
     buf encoded = BUF_INIT, got = BUF_INIT, parsed = BUF_INIT;
-    chunked_source s;
+    json_test_source s;
     cl_error err = {0};
     size_t chunk;
 
@@ -240,8 +172,9 @@ TEST(json_reader_decodes_utf16_and_utf32_and_skips_boms)
            encodings[i].bom, &encoded);
     for(chunk = 1; chunk <= 5; chunk += 4) {
       buf_clear(&got);
-      CHECK_OK(stream_dumps(chunked(&s, encoded.data, encoded.len, chunk), NULL, &got, &count,
-                            &err), &err);
+      CHECK_OK(json_test_stream_dumps(json_test_chunked(&s, encoded.data, encoded.len, chunk), NULL,
+                                      &got, &count, &err),
+               &err);
       CHECK_STR(got.data, expected.data);
     }
     parse_dumps(encoded.data, encoded.len, &parsed);
@@ -253,12 +186,13 @@ TEST(json_reader_decodes_utf16_and_utf32_and_skips_boms)
 
   /* A UTF-8 BOM is skipped; offsets count from after it. */
   {
-    chunked_source s;
+    json_test_source s;
     cl_error err = {0};
     buf got = BUF_INIT;
     buf_append_str(&bom_doc, "\xef\xbb\xbf");
     buf_append(&bom_doc, doc, sizeof(doc) - 1);
-    CHECK_OK(stream_dumps(chunked(&s, bom_doc.data, bom_doc.len, 1), NULL, &got, &count, &err),
+    CHECK_OK(json_test_stream_dumps(json_test_chunked(&s, bom_doc.data, bom_doc.len, 1), NULL,
+                                    &got, &count, &err),
              &err);
     CHECK_STR(got.data, expected.data);
     buf_free(&got);
@@ -334,12 +268,12 @@ TEST(json_reader_errors_and_top_level_like_python)
   for(i = 0; i < sizeof(reader_vectors) / sizeof(reader_vectors[0]); i++) {
     const reader_vector *v = &reader_vectors[i];
     for(chunk = 1; chunk <= 4096; chunk *= 4096) {
-      chunked_source s;
+      json_test_source s;
       cl_error err = {0};
       buf got = BUF_INIT;
       size_t count;
-      cl_status status = stream_dumps(chunked(&s, v->input, v->len, chunk), NULL, &got, &count,
-                                      &err);
+      cl_status status = json_test_stream_dumps(json_test_chunked(&s, v->input, v->len, chunk),
+                                                NULL, &got, &count, &err);
       if(status != v->status || count != v->elements ||
          (status && strcmp(err.message, v->message)))
         unit_fail(__FILE__, __LINE__, "vector %zu (chunk %zu): %s after %zu elements: \"%s\"", i,
@@ -353,7 +287,7 @@ TEST(json_reader_limits_per_element)
 {
   json_limits limits;
   buf doc = BUF_INIT, got = BUF_INIT;
-  chunked_source s;
+  json_test_source s;
   cl_error err = {0};
   size_t count;
   int i;
@@ -361,9 +295,12 @@ TEST(json_reader_limits_per_element)
   /* The top-level array counts as one level. */
   json_limits_default(&limits);
   limits.max_depth = 4;
-  CHECK_OK(stream_dumps(chunked(&s, "[[[[1]]], 2]", 12, 3), &limits, &got, &count, &err), &err);
+  CHECK_OK(json_test_stream_dumps(json_test_chunked(&s, "[[[[1]]], 2]", 12, 3), &limits, &got,
+                                  &count, &err),
+           &err);
   CHECK_INT(count, 2);
-  CHECK_STATUS(stream_dumps(chunked(&s, "[1, [[[[1]]]]]", 14, 3), &limits, &got, &count, &err),
+  CHECK_STATUS(json_test_stream_dumps(json_test_chunked(&s, "[1, [[[[1]]]]]", 14, 3), &limits,
+                                      &got, &count, &err),
                CL_ERR_LIMIT);
   CHECK_STR(err.message, "JSON nesting deeper than 4 at byte 7");
   CHECK_INT(count, 1);
@@ -376,14 +313,17 @@ TEST(json_reader_limits_per_element)
     buf_printf(&doc, "%s{\"k\": \"value %d\"}", i ? "," : "", i);
   buf_putc(&doc, ']');
   buf_clear(&got);
-  CHECK_OK(stream_dumps(chunked(&s, doc.data, doc.len, 0), &limits, &got, &count, &err), &err);
+  CHECK_OK(json_test_stream_dumps(json_test_chunked(&s, doc.data, doc.len, 0), &limits, &got,
+                                  &count, &err),
+           &err);
   CHECK_INT(count, 5000);
   buf_clear(&doc);
   buf_append_str(&doc, "[1, [");
   for(i = 0; i < 1000; i++)
     buf_append_str(&doc, "1,");
   buf_append_str(&doc, "1]]");
-  CHECK_STATUS(stream_dumps(chunked(&s, doc.data, doc.len, 0), &limits, &got, &count, &err),
+  CHECK_STATUS(json_test_stream_dumps(json_test_chunked(&s, doc.data, doc.len, 0), &limits, &got,
+                                      &count, &err),
                CL_ERR_LIMIT);
   CHECK(strstr(err.message, "more than 2000 bytes of memory") != NULL);
   CHECK_INT(count, 1);
@@ -397,8 +337,9 @@ TEST(json_reader_limits_per_element)
   buf_append_str(&doc, "\", \"");
   buf_fill(&doc, 'y', 100001);
   buf_append_str(&doc, "\"]");
-  CHECK_STATUS(stream_dumps(chunked(&s, doc.data, doc.len, 1 << 20), &limits, &got, &count,
-                            &err), CL_ERR_LIMIT);
+  CHECK_STATUS(json_test_stream_dumps(json_test_chunked(&s, doc.data, doc.len, 1 << 20), &limits,
+                                      &got, &count, &err),
+               CL_ERR_LIMIT);
   CHECK_STR(err.message, "JSON string longer than 100000 bytes at byte 100005");
   CHECK_INT(count, 1);
 
@@ -407,7 +348,8 @@ TEST(json_reader_limits_per_element)
   buf_append_str(&doc, "[1, ");
   buf_fill(&doc, '7', 300000);
   buf_append_str(&doc, "]");
-  CHECK_STATUS(stream_dumps(chunked(&s, doc.data, doc.len, 0), &limits, &got, &count, &err),
+  CHECK_STATUS(json_test_stream_dumps(json_test_chunked(&s, doc.data, doc.len, 0), &limits, &got,
+                                      &count, &err),
                CL_ERR_LIMIT);
   CHECK_INT(count, 1);
   buf_free(&doc);
@@ -416,14 +358,14 @@ TEST(json_reader_limits_per_element)
 
 TEST(json_reader_usage_and_source_failures)
 {
-  chunked_source s;
+  json_test_source s;
   cl_error err = {0};
   json_arena *arena = json_arena_create(0);
   json_value *item = NULL;
   json_reader *reader;
   static const char doc[] = "[1, 2, 3, 4, 5, 6]";
 
-  reader = json_reader_create(chunked(&s, doc, sizeof(doc) - 1, 2), NULL);
+  reader = json_reader_create(json_test_chunked(&s, doc, sizeof(doc) - 1, 2), NULL);
   CHECK_STATUS(json_reader_next(reader, arena, &item, &err), CL_ERR_USAGE);
   CHECK_OK(json_reader_begin_array(reader, &err), &err);
   CHECK_STATUS(json_reader_begin_array(reader, &err), CL_ERR_USAGE);
