@@ -47,14 +47,23 @@ static void sms_upload(buf *json, int first, int count, size_t body_len)
   CHECK_INT(buf_status(json), CL_OK);
 }
 
-static collate_result collate_at(store *s, const char *key, const char *iso)
+/* threads: 0 keeps the default of the environment. */
+static cl_status collate_with(store *s, const char *key, const char *iso, unsigned threads,
+                              collate_result *result, cl_error *err)
 {
   collate_options options;
+  CHECK_OK(collate_options_from_env(&options, err), err);
+  CHECK_OK(utc_parse_iso8601(iso, &options.now_micros, err), err);
+  if(threads)
+    options.threads = threads;
+  return collate_upload(s, key, &options, result, err);
+}
+
+static collate_result collate_at(store *s, const char *key, const char *iso)
+{
   collate_result result;
   cl_error err = {0};
-  CHECK_OK(collate_options_from_env(&options, &err), &err);
-  CHECK_OK(utc_parse_iso8601(iso, &options.now_micros, &err), &err);
-  CHECK_OK(collate_upload(s, key, &options, &result, &err), &err);
+  CHECK_OK(collate_with(s, key, iso, 0, &result, &err), &err);
   return result;
 }
 
@@ -168,4 +177,124 @@ TEST(collate_output_same_rows_in_memory_and_spilled)
     buf_free(&b);
     store_free(s);
   }
+}
+
+/* Bytes of the object at key; "" when there is none. */
+static void object_of(store *s, const char *key, buf *out)
+{
+  cl_error err = {0};
+  buf_clear(out);
+  cl_status status = store_get(s, key, out, NULL, &err);
+  if(status != CL_ERR_NOT_FOUND)
+    CHECK_OK(status, &err);
+}
+
+static void check_same_object(store *a, store *b, const char *key)
+{
+  buf x = BUF_INIT, y = BUF_INIT;
+  object_of(a, key, &x);
+  object_of(b, key, &y);
+  if(!x.len)
+    unit_fail(__FILE__, __LINE__, "%s: missing", key);
+  if(x.len != y.len || memcmp(x.data, y.data, x.len))
+    unit_fail(__FILE__, __LINE__, "%s: %zu and %zu bytes, not the same", key, x.len, y.len);
+  buf_free(&x);
+  buf_free(&y);
+}
+
+/* Row groups encoded on a second thread, with the first upload's txt fed
+ * from the spool as it is written, give the same bytes as one thread; and
+ * a txt fed that way is the txt read back from a current of the same rows. */
+TEST(collate_output_same_bytes_with_an_encoder_thread)
+{
+  enum { ROWS = 14000, MORE = 3000, USER = 7100 };
+  store *stores[3] = {NULL, NULL, NULL};
+  cl_error err = {0};
+  char upload1[256], upload2[256], current[256], diff1[256], diff2[256], txt[256];
+  buf json = BUF_INIT, all = BUF_INIT;
+  store_precondition always = {STORE_ALWAYS, NULL};
+  for(int i = 0; i < 3; i++)
+    CHECK_OK(store_open(unit_temp_dir(), &stores[i], &err), &err);
+  if(!stores[0] || !stores[1] || !stores[2])
+    goto done;
+  key_of(current, sizeof(current), USER_CURRENT, USER, NULL);
+  key_of(diff1, sizeof(diff1), USER_DIFF, USER, "2026-01-02");
+  key_of(diff2, sizeof(diff2), USER_DIFF, USER, "2026-01-03");
+  key_of(txt, sizeof(txt), USER_TXT, USER, NULL);
+  snprintf(upload1, sizeof(upload1), USER_UPLOAD, USER, 1);
+  snprintf(upload2, sizeof(upload2), USER_UPLOAD, USER, 2);
+  sms_upload(&json, 0, ROWS, 300);
+  sms_upload(&all, 0, ROWS + MORE, 300);
+
+  /* stores[0] one thread, stores[1] two: a first upload, then more rows. */
+  for(unsigned t = 0; t < 2; t++) {
+    collate_result r;
+    CHECK_OK(store_put(stores[t], upload1, json.data, json.len, &always, NULL, &err), &err);
+    CHECK_OK(collate_with(stores[t], upload1, "2026-01-02T00:00:00Z", t + 1, &r, &err), &err);
+    CHECK_INT(r.new_rows, ROWS);
+    CHECK_OK(store_put(stores[t], upload2, all.data, all.len, &always, NULL, &err), &err);
+    CHECK_OK(collate_with(stores[t], upload2, "2026-01-03T00:00:00Z", t + 1, &r, &err), &err);
+    CHECK_INT(r.new_rows, MORE);
+  }
+  CHECK(rows_of(stores[1], diff1) == ROWS);
+  const char *keys[] = {current, diff1, diff2, txt};
+  for(size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+    check_same_object(stores[0], stores[1], keys[k]);
+
+  /* stores[2]: every row in one first upload, so its txt is fed. */
+  collate_result r;
+  CHECK_OK(store_put(stores[2], upload2, all.data, all.len, &always, NULL, &err), &err);
+  CHECK_OK(collate_with(stores[2], upload2, "2026-01-03T00:00:00Z", 2, &r, &err), &err);
+  CHECK_INT(r.new_rows, ROWS + MORE);
+  check_same_object(stores[1], stores[2], txt);
+
+done:
+  buf_free(&json);
+  buf_free(&all);
+  for(int i = 0; i < 3; i++)
+    store_free(stores[i]);
+}
+
+/* A failure on the encoder thread (here: no temp file for the spool) fails
+ * the round with its message, and nothing is stored; the retry succeeds. */
+TEST(collate_output_encoder_failure_stores_nothing)
+{
+  enum { ROWS = 14000, USER = 7200 };
+  store *s = NULL;
+  cl_error err = {0};
+  char upload[256], current[256], txt[256];
+  buf json = BUF_INIT;
+  store_precondition always = {STORE_ALWAYS, NULL};
+  collate_result r;
+  CHECK_OK(store_open(unit_temp_dir(), &s, &err), &err);
+  if(!s)
+    return;
+  key_of(current, sizeof(current), USER_CURRENT, USER, NULL);
+  key_of(txt, sizeof(txt), USER_TXT, USER, NULL);
+  snprintf(upload, sizeof(upload), USER_UPLOAD, USER, 1);
+  sms_upload(&json, 0, ROWS, 300);
+  CHECK_OK(store_put(s, upload, json.data, json.len, &always, NULL, &err), &err);
+
+  char *saved = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+  setenv("TMPDIR", "/nonexistent-collator-tmp", 1);
+  CHECK_STATUS(collate_with(s, upload, "2026-01-02T00:00:00Z", 2, &r, &err), CL_ERR_IO);
+  if(saved)
+    setenv("TMPDIR", saved, 1);
+  else
+    unsetenv("TMPDIR");
+  free(saved);
+  if(!strstr(err.message, "temp file in /nonexistent-collator-tmp"))
+    unit_fail(__FILE__, __LINE__, "unexpected message: %s", err.message);
+  CHECK_INT(r.outcome, COLLATE_FAILED);
+  CHECK_INT(rows_of(s, current), -1);
+  buf text = BUF_INIT;
+  object_of(s, txt, &text);
+  CHECK_INT(text.len, 0);
+
+  CHECK_OK(collate_with(s, upload, "2026-01-02T00:00:00Z", 2, &r, &err), &err);
+  CHECK_INT(r.new_rows, ROWS);
+  CHECK_INT(rows_of(s, current), ROWS);
+  buf_free(&text);
+  buf_free(&json);
+  store_free(s);
 }

@@ -17,6 +17,7 @@
 #include "core/mem.h"
 #include "core/retry.h"
 #include "core/utctime.h"
+#include "core/worker.h"
 #include "json/json.h"
 
 #ifndef COLLATOR_VERSION
@@ -316,69 +317,188 @@ static cl_status pair_set_add(pair_set *p, const uint8_t id[ROWID_LEN],
 
 /* ---- rows buffered into row groups of a Parquet writer ---------------- */
 
+/* The round's second thread, started when a first row group fills, and
+ * only when COLLATOR_THREADS allows it (by default when the process may run
+ * on two CPUs or more). */
+typedef struct encoder_thread {
+  int allowed;
+  worker *thread;
+} encoder_thread;
+
+static worker *encoder_thread_get(encoder_thread *encoder)
+{
+  if(!encoder->allowed)
+    return NULL;
+  /* A thread that cannot start leaves the work to the caller's thread. */
+  if(!encoder->thread && worker_create(&encoder->thread, NULL))
+    encoder->allowed = 0;
+  return encoder->thread;
+}
+
+/* A row group being filled, or being encoded on the encoder thread. */
+typedef struct row_slot {
+  history_rows group;
+  collate_scratch *scratch; /* the group's strings */
+  size_t count, bytes;
+  parquet_writer *writer;
+  collate_txt *txt;         /* borrowed: also gets every row written, or NULL */
+} row_slot;
+
+/* With an encoder, a full row group is encoded, compressed and written on
+ * that thread while the next one fills: the two halves of the work take
+ * about the same time on an SMS upload. Without one (a single CPU, or
+ * COLLATOR_THREADS=1), or until a first group fills, everything happens in
+ * the caller's thread; the bytes written are the same either way. */
 typedef struct row_buffer {
   const collate_type *type;
   const parquet_schema *schema;
-  parquet_writer *writer;
-  history_rows group;
-  size_t count, bytes;
-  collate_scratch *scratch;
-  uint64_t rows_written;
+  row_slot slots[2];
+  row_slot *filling;
+  row_slot *encoding;  /* handed to the encoder and not yet waited for */
+  encoder_thread *encoder;
 } row_buffer;
+
+static cl_status row_slot_init(row_slot *slot, const row_buffer *rb, parquet_writer *writer,
+                               cl_error *err)
+{
+  slot->writer = writer;
+  slot->scratch = collate_scratch_create();
+  if(!slot->scratch)
+    return cl_fail(err, CL_ERR_NOMEM, "row buffer: out of memory");
+  return history_rows_init(&slot->group, rb->type, rb->schema, ROW_GROUP_ROWS, err);
+}
+
+static void row_slot_free(row_slot *slot)
+{
+  history_rows_free(&slot->group);
+  collate_scratch_free(slot->scratch);
+  slot->scratch = NULL;
+}
+
+/* Encode the slot's rows as one row group (and add them to the txt); the
+ * slot is then empty. Runs in either thread. */
+static cl_status row_slot_write(void *ctx, cl_error *err)
+{
+  row_slot *slot = ctx;
+  cl_status status = CL_OK;
+  if(slot->txt) {
+    uint32_t columns = collate_txt_columns(slot->txt);
+    for(size_t r = 0; r < slot->count && !status; r++) {
+      collate_row row;
+      history_rows_get(&slot->group, r, columns, &row);
+      status = collate_txt_add_row(slot->txt, &row, err);
+    }
+    if(status)
+      return status;
+  }
+  status = history_rows_write(&slot->group, slot->writer, err);
+  if(status)
+    return status;
+  slot->count = slot->bytes = 0;
+  collate_scratch_reset(slot->scratch);
+  return CL_OK;
+}
 
 static cl_status row_buffer_init(row_buffer *rb, const collate_type *type,
                                  const parquet_schema *schema, parquet_writer *writer,
-                                 cl_error *err)
+                                 encoder_thread *encoder, cl_error *err)
 {
   memset(rb, 0, sizeof(*rb));
   rb->type = type;
   rb->schema = schema;
-  rb->writer = writer;
-  rb->scratch = collate_scratch_create();
-  if(!rb->scratch)
-    return cl_fail(err, CL_ERR_NOMEM, "row buffer: out of memory");
-  return history_rows_init(&rb->group, type, schema, ROW_GROUP_ROWS, err);
+  rb->encoder = encoder;
+  rb->filling = &rb->slots[0];
+  rb->slots[1].writer = writer;
+  return row_slot_init(&rb->slots[0], rb, writer, err);
+}
+
+/* Wait for the group on the encoder, if any: the writer is then ours. */
+static cl_status row_buffer_wait(row_buffer *rb, cl_error *err)
+{
+  if(!rb->encoding)
+    return CL_OK;
+  rb->encoding = NULL;
+  return worker_wait(rb->encoder->thread, err);
+}
+
+/* Every row written from now on is also added to txt, in the same order
+ * (on the encoder, where the txt's work overlaps the parsing). */
+static void row_buffer_feed_txt(row_buffer *rb, collate_txt *txt)
+{
+  rb->slots[0].txt = rb->slots[1].txt = txt;
 }
 
 static void row_buffer_free(row_buffer *rb)
 {
-  history_rows_free(&rb->group);
-  collate_scratch_free(rb->scratch);
-  rb->scratch = NULL;
+  /* A failed round may leave a group on the encoder: it uses the writer. */
+  row_buffer_wait(rb, NULL);
+  row_slot_free(&rb->slots[0]);
+  row_slot_free(&rb->slots[1]);
 }
 
+/* Everything buffered is written when it returns. */
 static cl_status row_buffer_flush(row_buffer *rb, cl_error *err)
 {
-  if(!rb->count)
-    return CL_OK;
-  cl_status status = history_rows_write(&rb->group, rb->writer, err);
-  if(status)
+  cl_status status = row_buffer_wait(rb, err);
+  if(status || !rb->filling->count)
     return status;
-  rb->rows_written += rb->count;
-  rb->count = rb->bytes = 0;
-  collate_scratch_reset(rb->scratch);
+  return row_slot_write(rb->filling, err);
+}
+
+/* A full group goes to the encoder when there is one (started on the
+ * first full group, so small uploads never start a thread), else is
+ * written here. */
+static cl_status row_buffer_hand_off(row_buffer *rb, cl_error *err)
+{
+  row_slot *next = rb->filling == &rb->slots[0] ? &rb->slots[1] : &rb->slots[0];
+  if(!encoder_thread_get(rb->encoder))
+    return row_slot_write(rb->filling, err);
+  if(!next->scratch) {
+    cl_status status = row_slot_init(next, rb, next->writer, err);
+    if(status)
+      return status;
+  }
+  /* Waits for `next`, the group handed over last time, to be written. */
+  cl_status status = worker_submit(rb->encoder->thread, row_slot_write, rb->filling, err);
+  if(status) {
+    rb->encoding = NULL;
+    return status;
+  }
+  rb->encoding = rb->filling;
+  rb->filling = next;
   return CL_OK;
 }
 
 /* Copies the row's strings, so the source may go away. */
 static cl_status row_buffer_add(row_buffer *rb, const collate_row *row, cl_error *err)
 {
+  row_slot *slot = rb->filling;
   collate_row copy;
   size_t bytes = rb->type->column_count * ROW_BYTES_PER_COLUMN;
   for(size_t c = 0; c < rb->type->column_count; c++) {
     copy.cells[c] = row->cells[c];
     if(row->cells[c].type == COLLATE_CELL_BYTES) {
-      copy.cells[c].s = collate_scratch_copy(rb->scratch, row->cells[c].s, row->cells[c].len);
+      copy.cells[c].s = collate_scratch_copy(slot->scratch, row->cells[c].s, row->cells[c].len);
       if(!copy.cells[c].s)
         return cl_fail(err, CL_ERR_NOMEM, "row buffer: out of memory");
       bytes += row->cells[c].len;
     }
   }
-  history_rows_put(&rb->group, &copy);
-  rb->bytes += bytes;
-  if(++rb->count == ROW_GROUP_ROWS || rb->bytes >= ROW_GROUP_BYTES)
-    return row_buffer_flush(rb, err);
+  history_rows_put(&slot->group, &copy);
+  slot->bytes += bytes;
+  if(++slot->count == ROW_GROUP_ROWS || slot->bytes >= ROW_GROUP_BYTES)
+    return row_buffer_hand_off(rb, err);
   return CL_OK;
+}
+
+/* Whole row groups of a file copied after the rows buffered so far. */
+static cl_status row_buffer_copy_row_groups(row_buffer *rb, parquet_reader *reader,
+                                            size_t first, size_t count, cl_error *err)
+{
+  cl_status status = row_buffer_flush(rb, err);
+  if(status)
+    return status;
+  return parquet_writer_copy_row_groups(rb->slots[0].writer, reader, first, count, err);
 }
 
 /* ---- temp Parquet outputs ---------------------------------------------- */
@@ -414,6 +534,7 @@ typedef struct engine {
   parquet_key_value metadata[1];
   char batch_date[16];
   buf current_key, diff_key, txt_key;
+  encoder_thread encoder;
   int rejected; /* the failure being returned is a permanent input error */
 } engine;
 
@@ -461,7 +582,7 @@ static cl_status output_open(engine *e, output_file *o, int stored, cl_error *er
                                            &e->writer_options, &o->writer, err);
   if(status)
     return status;
-  return row_buffer_init(&o->buffer, e->type, &e->schema, o->writer, err);
+  return row_buffer_init(&o->buffer, e->type, &e->schema, o->writer, &e->encoder, err);
 }
 
 /* Completes the Parquet file. A stored output is then all in its file; the
@@ -512,9 +633,7 @@ static cl_status append_file(output_file *o, history_file *h, append_mode mode,
                (mode == APPEND_COMPACT && (group->row_count >= ROW_GROUP_ROWS / 2 ||
                                            group->total_byte_size >= ROW_GROUP_BYTES / 4));
     if(copy) {
-      status = row_buffer_flush(&o->buffer, err);
-      if(!status)
-        status = parquet_writer_copy_row_groups(o->writer, h->reader, rg, 1, err);
+      status = row_buffer_copy_row_groups(&o->buffer, h->reader, rg, 1, err);
       continue;
     }
     status = history_read_group(h, rg, HISTORY_ALL_COLUMNS, &batch, err);
@@ -915,7 +1034,7 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
     /* A spool group none of whose rows is a replay, starting a row group of
      * the output, encodes to the same bytes as the spool's: copy it rather
      * than decode and re-encode every column. */
-    if(!out.buffer.count) {
+    if(!out.buffer.filling->count) {
       int replays = 0;
       if(latest.count) {
         status = history_read_group(spool, rg, COLUMN_BIT(t->col_id) |
@@ -932,7 +1051,7 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
         }
       }
       if(!status && !replays) {
-        status = parquet_writer_copy_row_groups(out.writer, spool->reader, rg, 1, err);
+        status = row_buffer_copy_row_groups(&out.buffer, spool->reader, rg, 1, err);
         appended += parquet_reader_info(spool->reader)->row_groups[rg].row_count;
         continue;
       }
@@ -980,26 +1099,24 @@ static cl_status build_current(engine *e, history_file *current, history_file *s
   return status;
 }
 
-static cl_status write_txt(engine *e, output_file *written, cl_error *err)
+/* Every row of the new current into txt, read back from written. */
+static cl_status txt_add_current(engine *e, collate_txt *txt, output_file *written,
+                                 cl_error *err)
 {
   history_file current;
   history_batch batch;
-  stream_fd text = {-1, "txt temp file", 0};
-  collate_txt *txt = collate_txt_create(e->type, e->key.device_id);
   history_batch_init(&batch);
   memset(&current, 0, sizeof(current));
   current.fd = -1;
   cl_status status = CL_OK;
-  if(!txt)
-    status = cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
   /* The new current is read back from memory when it is small, else from
    * its file (a descriptor of our own: history_close closes it). */
   size_t whole_len = 0;
   const uint8_t *whole = output_whole(written, &whole_len);
-  if(!status && whole) {
+  if(whole) {
     status = history_open_memory(whole, whole_len, e->current_key.data, e->type, &e->schema,
                                  &current, err);
-  } else if(!status) {
+  } else {
     int fd = dup(written->fd);
     if(fd < 0)
       status = cl_fail(err, CL_ERR_IO, "txt: dup: %s", strerror(errno));
@@ -1017,13 +1134,17 @@ static cl_status write_txt(engine *e, output_file *written, cl_error *err)
       status = collate_txt_add_row(txt, &row, err);
     }
   }
-  /* The decoded columns are done with: release them before the text is
-   * produced, the peak of memory. */
   history_batch_free(&batch);
   history_close(&current);
-  /* Streamed to a temp file: an sms txt is about as large as the history. */
-  if(!status)
-    status = store_temp_fd(e->s, &text.fd, err);
+  return status;
+}
+
+/* The txt of all rows added: streamed to a temp file (an sms txt is about
+ * as large as the history), then stored. */
+static cl_status write_txt(engine *e, collate_txt *txt, cl_error *err)
+{
+  stream_fd text = {-1, "txt temp file", 0};
+  cl_status status = store_temp_fd(e->s, &text.fd, err);
   if(!status)
     status = collate_txt_finish_to(txt, stream_sink_to_fd(&text), err);
   if(!status) {
@@ -1032,9 +1153,6 @@ static cl_status write_txt(engine *e, output_file *written, cl_error *err)
     if(status)
       cl_error_prefix(err, "writing %s", e->txt_key.data);
   }
-  history_close(&current);
-  history_batch_free(&batch);
-  collate_txt_free(txt);
   if(text.fd >= 0)
     close(text.fd);
   return status;
@@ -1046,6 +1164,7 @@ static cl_status attempt(engine *e, cl_error *err)
   history_file current, spool_file;
   unique_set unique;
   output_file spool, written;
+  collate_txt *txt = NULL;
   memset(&unique, 0, sizeof(unique));
   output_init(&spool);
   output_init(&written);
@@ -1070,8 +1189,18 @@ static cl_status attempt(engine *e, cl_error *err)
       status = load_unique_set(e, &current, &unique, err);
     r->unique_rows = unique.count;
   }
+  if(!status && e->options->write_txt) {
+    txt = collate_txt_create(e->type, e->key.device_id);
+    if(!txt)
+      status = cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+  }
   if(!status)
     status = output_open(e, &spool, 0, err);
+  /* With no history the new current is the spool: its rows go to the txt
+   * as they are written, instead of being read back from current later. */
+  int txt_fed = txt && !current.exists;
+  if(!status && txt_fed)
+    row_buffer_feed_txt(&spool.buffer, txt);
   if(!status)
     status = build_spool(e, &current, &unique, &spool, err);
   unique_free(&unique);
@@ -1096,8 +1225,10 @@ static cl_status attempt(engine *e, cl_error *err)
      * a crash at any point (design.md item 4), the txt included. */
     if(!status)
       status = build_current(e, &current, &spool_file, &written, &size, err);
-    if(!status && e->options->write_txt)
-      status = write_txt(e, &written, err);
+    if(!status && txt && !txt_fed)
+      status = txt_add_current(e, txt, &written, err);
+    if(!status && txt)
+      status = write_txt(e, txt, err);
     if(!status)
       status = put_finished(e, &written, size, e->current_key.data, &current, err);
     r->total_rows = r->history_rows + r->new_rows + r->deleted_rows;
@@ -1106,6 +1237,7 @@ static cl_status attempt(engine *e, cl_error *err)
   history_close(&spool_file);
   output_close(&spool);
   output_close(&written);
+  collate_txt_free(txt);
   history_close(&current);
   return status;
 }
@@ -1178,6 +1310,7 @@ cl_status collate_upload(store *s, const char *key, const collate_options *optio
   e.options = options;
   e.result = result;
   e.upload_key = key;
+  e.encoder.allowed = options->threads >= 2;
   store_get_stats(s, &before);
 
   status = collate_key_parse(key, strlen(key), &e.key, err);
@@ -1246,6 +1379,7 @@ cl_status collate_upload(store *s, const char *key, const collate_options *optio
   result->bytes_read = after.bytes_read - before.bytes_read;
   result->bytes_written = after.bytes_written - before.bytes_written;
   result->seconds = utc_monotonic_seconds() - started;
+  worker_free(e.encoder.thread);
   history_schema_free(&e.schema);
   buf_free(&e.current_key);
   buf_free(&e.diff_key);
@@ -1297,6 +1431,12 @@ cl_status collate_options_from_env(collate_options *options, cl_error *err)
   if(status)
     return status;
   options->max_attempts = v ? (unsigned)v : 1;
+  status = env_u64("COLLATOR_THREADS", worker_available_cpus() >= 2 ? 2 : 1, &v, err);
+  if(status)
+    return status;
+  if(v > 2)
+    return cl_fail(err, CL_ERR_USAGE, "COLLATOR_THREADS=%" PRIu64 ": expected 1 or 2", v);
+  options->threads = (unsigned)v;
 
   const char *write_txt = getenv("WRITE_TXT");
   options->write_txt = 1;

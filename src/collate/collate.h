@@ -45,6 +45,9 @@ typedef struct collate_options {
   int timestamp_micros;         /* COLLATOR_TIMESTAMP=micros: INT64 instead of INT96 */
   parquet_codec codec;          /* COLLATOR_COMPRESSION, default snappy */
   unsigned max_attempts;        /* rounds on conflict; COLLATOR_MAX_ATTEMPTS, default 8 */
+  unsigned threads;             /* 2: row groups are encoded on a second thread (0 and 1: not);
+                                 * COLLATOR_THREADS, default 2 when the process may run on
+                                 * two CPUs or more */
   collate_limits limits;
   collate_hooks hooks;          /* tests only; zeroed by collate_options_from_env */
 } collate_options;

@@ -504,6 +504,22 @@ void history_rows_put(history_rows *rows, const collate_row *row)
   }
 }
 
+void history_rows_get(const history_rows *rows, size_t r, uint32_t columns, collate_row *row)
+{
+  for(size_t col = 0; col < rows->type->column_count; col++) {
+    collate_cell *cell = &row->cells[col];
+    if(!(columns >> col & 1)) {
+      memset(cell, 0, sizeof(*cell));
+      cell->type = COLLATE_CELL_NULL;
+      continue;
+    }
+    /* Values put are already of the column's kind: none is converted, so
+     * none needs a scratch for its text. */
+    coerce_cell(&rows->schema->columns[col], &rows->vectors[col], r,
+                rows->type->columns[col].kind, NULL, cell);
+  }
+}
+
 cl_status history_rows_write(history_rows *rows, parquet_writer *writer, cl_error *err)
 {
   for(size_t col = 0; col < rows->type->column_count; col++)

@@ -108,6 +108,10 @@ cl_status history_rows_init(history_rows *rows, const collate_type *type,
                             const parquet_schema *schema, size_t capacity, cl_error *err);
 /* Requires count < capacity. */
 void history_rows_put(history_rows *rows, const collate_row *row);
+/* Row r of those put so far as a reader of the written file gets it back
+ * (history_row): a value the column cannot hold is null. Only the columns
+ * selected (bit i = type column i) are filled, the others are null. */
+void history_rows_get(const history_rows *rows, size_t r, uint32_t columns, collate_row *row);
 /* Encode the rows put so far as one row group of writer; count restarts at 0. */
 cl_status history_rows_write(history_rows *rows, parquet_writer *writer, cl_error *err);
 void history_rows_free(history_rows *rows);
