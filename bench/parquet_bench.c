@@ -282,7 +282,7 @@ static timing encode(const table *t, const char *path, size_t rows_per_group)
     perror(path);
     exit(1);
   }
-  stream_fd out = {fd, path, 0};
+  stream_fd out = {.fd = fd, .name = path};
   parquet_writer *writer = NULL;
   double start = utc_monotonic_seconds(), start_cpu = cpu_seconds();
   if(parquet_writer_create(stream_sink_to_fd(&out), &schema, &options, &writer, &err))
@@ -329,7 +329,7 @@ static timing decode(const char *path, uint64_t *rows_out, uint64_t *file_bytes)
     perror(path);
     exit(1);
   }
-  stream_fd in = {fd, path, 0};
+  stream_fd in = {.fd = fd, .name = path};
   stream_file file = stream_file_from_fd(&in, (uint64_t)st.st_size);
   parquet_reader_options options;
   parquet_reader_options_default(&options);

@@ -141,7 +141,7 @@ TEST(core_stream_buffer_over_a_file)
   CHECK_OK(stream_temp_fd(&fd, &err), &err);
   if(fd < 0)
     return;
-  stream_fd out = {fd, "buffered temp file", 0};
+  stream_fd out = {.fd = fd, .name = "buffered temp file"};
   stream_buffer b;
   stream_buffer_init(&b, stream_sink_to_fd(&out), 1024);
   stream_sink sink = stream_sink_to_buffer(&b);
@@ -159,5 +159,31 @@ TEST(core_stream_buffer_over_a_file)
   CHECK_OK(file.read_at(file.ctx, 0, head, sizeof(head), &err), &err);
   CHECK_MEM(head, sizeof(head), "line 0\nline 1\n", 14);
   stream_buffer_free(&b);
+  close(fd);
+}
+
+/* Writeback is started in steps of writeback_every bytes and changes
+ * nothing about what is written. */
+TEST(core_stream_fd_starts_writeback_in_steps)
+{
+  int fd = -1;
+  cl_error err = {0};
+  CHECK_OK(stream_temp_fd(&fd, &err), &err);
+  if(fd < 0)
+    return;
+  stream_fd out = {.fd = fd, .name = "temp file", .writeback_every = 100};
+  stream_sink sink = stream_sink_to_fd(&out);
+  char piece[40];
+  for(int i = 0; i < 10; i++) {
+    memset(piece, 'a' + i, sizeof(piece));
+    CHECK_OK(sink.write(sink.ctx, piece, sizeof(piece), &err), &err);
+  }
+  /* 400 bytes: handed over at 120, 240 and 360. */
+  CHECK_INT(out.written, 400);
+  CHECK_INT(out.writeback_started, 360);
+  stream_file file = stream_file_from_fd(&out, out.written);
+  char tail[2];
+  CHECK_OK(file.read_at(file.ctx, 359, tail, sizeof(tail), &err), &err);
+  CHECK_MEM(tail, 2, "ij", 2);
   close(fd);
 }

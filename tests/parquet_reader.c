@@ -382,7 +382,7 @@ TEST(reader_reads_from_a_file_descriptor)
   CHECK(fd >= 0 && fstat(fd, &st) == 0);
   if(fd < 0)
     return;
-  stream_fd sfd = {fd, path, 0};
+  stream_fd sfd = {.fd = fd, .name = path};
   parquet_reader *reader;
   cl_error err = {0};
   CHECK_OK(parquet_reader_open(stream_file_from_fd(&sfd, (uint64_t)st.st_size), NULL, &reader, &err),

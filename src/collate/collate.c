@@ -509,6 +509,11 @@ static cl_status row_buffer_copy_row_groups(row_buffer *rb, parquet_reader *read
  * back from memory. A 1 GB upload's outputs stream through it in 1 MB
  * writes. */
 #define OUTPUT_BUFFER_BYTES (1u << 20)
+/* A stored output's file is fsynced when it is stored (local store): the
+ * kernel starts writing it out after every this many bytes, so that the
+ * fsync of a 100 MB file does not wait for all of it (measured: ~60 ms
+ * each for diff, txt and current of a 100 MB upload). */
+#define OUTPUT_WRITEBACK_BYTES (8u << 20)
 
 /* The file is made on the first write that reaches it, so an output that
  * stays in its buffer and is never stored (the spool of a small upload)
@@ -563,9 +568,11 @@ static cl_status output_file_write(void *ctx, const void *data, size_t len, cl_e
     cl_status status = o->s ? store_temp_fd(o->s, &o->fd, err) : stream_temp_fd(&o->fd, err);
     if(status)
       return status;
+    memset(&o->sfd, 0, sizeof(o->sfd));
     o->sfd.fd = o->fd;
     o->sfd.name = "temp output";
-    o->sfd.written = 0;
+    if(o->s && store_syncs_temp_files(o->s))
+      o->sfd.writeback_every = OUTPUT_WRITEBACK_BYTES;
   }
   stream_sink sink = stream_sink_to_fd(&o->sfd);
   return sink.write(sink.ctx, data, len, err);
@@ -1143,7 +1150,9 @@ static cl_status txt_add_current(engine *e, collate_txt *txt, output_file *writt
  * as large as the history), then stored. */
 static cl_status write_txt(engine *e, collate_txt *txt, cl_error *err)
 {
-  stream_fd text = {-1, "txt temp file", 0};
+  stream_fd text = {.fd = -1, .name = "txt temp file"};
+  if(store_syncs_temp_files(e->s))
+    text.writeback_every = OUTPUT_WRITEBACK_BYTES;
   cl_status status = store_temp_fd(e->s, &text.fd, err);
   if(!status)
     status = collate_txt_finish_to(txt, stream_sink_to_fd(&text), err);

@@ -1,6 +1,7 @@
 #include "stream.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,12 @@ static cl_status fd_write(void *ctx, const void *data, size_t len, cl_error *err
     p += n;
     len -= (size_t)n;
     f->written += (uint64_t)n;
+  }
+  if(f->writeback_every && f->written - f->writeback_started >= f->writeback_every) {
+    /* A hint: a failure here shows again at the fsync that matters. */
+    sync_file_range(f->fd, (off_t)f->writeback_started,
+                    (off_t)(f->written - f->writeback_started), SYNC_FILE_RANGE_WRITE);
+    f->writeback_started = f->written;
   }
   return CL_OK;
 }

@@ -50,11 +50,18 @@ stream_source stream_source_from_memory(stream_memory *memory);
 /* Random access over the same memory; memory->pos is not used. */
 stream_file stream_file_from_memory(stream_memory *memory, const char *name);
 stream_sink stream_sink_to_buf(buf *out);
-/* fd is passed through the context pointer; name is used in messages. */
+/* fd is passed through the context pointer; name is used in messages.
+ * writeback_every: when non-zero, each time that many more bytes have been
+ * written the kernel is asked to start writing them to disk
+ * (sync_file_range), so that the fsync of a large file that is about to be
+ * stored finds most of it written while the writer was busy; written counts
+ * from the file's offset 0. */
 typedef struct stream_fd {
   int fd;
   const char *name;
   uint64_t written;
+  uint64_t writeback_every;
+  uint64_t writeback_started; /* bytes handed to writeback so far */
 } stream_fd;
 stream_source stream_source_from_fd(stream_fd *fd);
 stream_sink stream_sink_to_fd(stream_fd *fd);

@@ -239,6 +239,11 @@ cl_status store_temp_fd(store *s, int *fd, cl_error *err)
   return stream_temp_fd(fd, err);
 }
 
+int store_syncs_temp_files(const store *s)
+{
+  return s->ops->temp_fd != NULL;
+}
+
 cl_status store_delete(store *s, const char *key, cl_error *err)
 {
   cl_status status = start_write(s, key, NULL, err);

@@ -143,6 +143,10 @@ cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
  * again. If that fails, and on S3, it is a temp file in $TMPDIR (default
  * /tmp), like any other. */
 cl_status store_temp_fd(store *s, int *fd, cl_error *err);
+/* Whether store_put_fd makes a file from store_temp_fd durable where it is
+ * (the local store fsyncs it): a writer of a large one may then start its
+ * writeback early (stream_fd.writeback_every). */
+int store_syncs_temp_files(const store *s);
 
 /* Deleting a missing object succeeds (as S3's DELETE does). */
 cl_status store_delete(store *s, const char *key, cl_error *err);

@@ -176,7 +176,7 @@ static cl_status read_fully(fs_store *fs, const char *key, int fd, void *dst, si
 static cl_status write_fully(int fd, const void *data, size_t len, const char *what,
                              cl_error *err)
 {
-  stream_fd out = {fd, what, 0};
+  stream_fd out = {.fd = fd, .name = what};
   stream_sink sink = stream_sink_to_fd(&out);
   return sink.write(sink.ctx, data, len, err);
 }
@@ -254,7 +254,7 @@ static cl_status fs_get(store *s, const char *key, buf *out, store_info *info, c
 static cl_status fs_get_to_fd(store *s, const char *key, int out_fd, store_info *info,
                               cl_error *err)
 {
-  stream_fd destination = {out_fd, "copying to the destination file", 0};
+  stream_fd destination = {.fd = out_fd, .name = "copying to the destination file"};
   return get_to_sink(s, key, info, NULL, stream_sink_to_fd(&destination), err);
 }
 
