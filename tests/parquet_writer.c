@@ -567,8 +567,9 @@ TEST(writer_statistics_follow_the_format_rules)
 
 TEST(values_timestamps_convert)
 {
-  static const int64_t nanos[] = {0, 1, -1, 86399999999999LL, -86400000000001LL,
-                                  1700000000123456789LL, -2208988800000000000LL};
+  static const int64_t nanos[] = {0, 1, -1, 86399999999999LL, -86400000000000LL,
+                                  -86400000000001LL, 1700000000123456789LL,
+                                  -2208988800000000000LL};
   for(size_t i = 0; i < sizeof(nanos) / sizeof(nanos[0]); i++)
     CHECK(parquet_int96_to_nanos(parquet_int96_from_nanos(nanos[i])) == nanos[i]);
   parquet_int96 epoch = parquet_int96_from_nanos(0);

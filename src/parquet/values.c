@@ -12,8 +12,15 @@
 parquet_int96 parquet_int96_from_nanos(int64_t nanos_since_epoch)
 {
   parquet_int96 out;
-  int64_t day = utc_floor_div(nanos_since_epoch, NANOS_PER_DAY);
+  /* Floor division written out: with the divisor in sight the compiler
+   * multiplies instead of dividing (a 64-bit divide was 1.7% of an SMS
+   * upload, two timestamps per row). */
+  int64_t day = nanos_since_epoch / NANOS_PER_DAY;
   int64_t nanos = nanos_since_epoch - day * NANOS_PER_DAY;
+  if(nanos < 0) {
+    day--;
+    nanos += NANOS_PER_DAY;
+  }
   uint64_t n = (uint64_t)nanos;
   uint32_t julian = (uint32_t)(day + JULIAN_EPOCH);
   for(int i = 0; i < 8; i++)
