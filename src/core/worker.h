@@ -14,7 +14,7 @@
 #ifndef COLLATOR_CORE_WORKER_H
 #define COLLATOR_CORE_WORKER_H
 
-#include "core/error.h"
+#include "error.h"
 
 typedef cl_status (*worker_job)(void *ctx, cl_error *err);
 
