@@ -26,6 +26,7 @@
 #include "collate/key.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/utctime.h"
 #include "json/json.h"
 #include "store/store.h"
@@ -124,14 +125,9 @@ static cl_status listing_add(void *ctx, const char *key, const store_info *info,
     listing->skipped++;
     return CL_OK;
   }
-  if(listing->count == listing->cap) {
-    size_t cap = listing->cap ? listing->cap * 2 : 1024;
-    upload_entry *grown = realloc(listing->entries, cap * sizeof(*grown));
-    if(!grown)
-      return cl_fail(err, CL_ERR_NOMEM, "listing: out of memory at %zu keys", listing->count);
-    listing->entries = grown;
-    listing->cap = cap;
-  }
+  cl_status status = MEM_GROW_ARRAY(listing->entries, &listing->cap, listing->count + 1, 1024);
+  if(status)
+    return cl_fail(err, status, "listing: out of memory at %zu keys", listing->count);
   upload_entry *entry = &listing->entries[listing->count];
   entry->key = strdup(key);
   if(!entry->key)

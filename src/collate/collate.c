@@ -163,13 +163,10 @@ static cl_status unique_offer(unique_set *u, const uint8_t id[ROWID_LEN],
   if(u->count >= UINT32_MAX - 1)
     return cl_fail(err, CL_ERR_LIMIT, "more than %u ids in one history", UINT32_MAX - 1);
   if(u->count == u->capacity) {
-    size_t capacity = u->capacity ? u->capacity * 2 : 1024;
-    unique_entry *entries = realloc(u->entries, capacity * sizeof(*entries));
-    if(!entries)
-      return cl_fail(err, CL_ERR_NOMEM, "unique set of %zu ids: out of memory", u->count);
-    mem_prefer_huge_pages(entries, capacity * sizeof(*entries));
-    u->entries = entries;
-    u->capacity = capacity;
+    cl_status status = MEM_GROW_ARRAY(u->entries, &u->capacity, u->count + 1, 1024);
+    if(status)
+      return cl_fail(err, status, "unique set of %zu ids: out of memory", u->count);
+    mem_prefer_huge_pages(u->entries, u->capacity * sizeof(*u->entries));
   }
   if((u->count + 1) * 2 > u->id_mask + 1) {
     cl_status status = unique_rebuild_index(u, u->by_id ? (u->id_mask + 1) * 2 : 1024, err);

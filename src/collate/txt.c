@@ -587,14 +587,9 @@ static cl_status spill_run(collate_txt *txt, cl_error *err)
     if(status)
       return status;
   }
-  if(txt->run_count == txt->run_cap) {
-    size_t cap = txt->run_cap ? txt->run_cap * 2 : 16;
-    txt_run *runs = realloc(txt->runs, cap * sizeof(*runs));
-    if(!runs)
-      return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
-    txt->runs = runs;
-    txt->run_cap = cap;
-  }
+  status = MEM_GROW_ARRAY(txt->runs, &txt->run_cap, txt->run_count + 1, 16);
+  if(status)
+    return cl_fail(err, status, "txt: out of memory");
   qsort_r(txt->records, txt->record_count, sizeof(*txt->records), by_timeline, txt);
   txt_run *run = &txt->runs[txt->run_count++];
   run->start = run->end = txt->spill_size;
@@ -628,14 +623,9 @@ static cl_status spill_run(collate_txt *txt, cl_error *err)
 static cl_status record_add(collate_txt *txt, const uint8_t *id, uint32_t key_len,
                             int item_null, int64_t item_id, cl_error *err)
 {
-  if(txt->record_count == txt->record_cap) {
-    size_t cap = txt->record_cap ? txt->record_cap * 2 : 256;
-    txt_record *records = realloc(txt->records, cap * sizeof(*records));
-    if(!records)
-      return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
-    txt->records = records;
-    txt->record_cap = cap;
-  }
+  cl_status status = MEM_GROW_ARRAY(txt->records, &txt->record_cap, txt->record_count + 1, 256);
+  if(status)
+    return cl_fail(err, status, "txt: out of memory");
   txt_record *r = &txt->records[txt->record_count];
   memset(r, 0, sizeof(*r));
   r->offset = txt->arena.len;

@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -60,4 +61,30 @@ void mem_free_table(void *table, size_t count, size_t size)
     munmap(table, count * size);
   else
     free(table);
+}
+
+cl_status mem_grow_array_realloc(void *array_address, size_t *capacity, size_t need,
+                                 size_t size, size_t first)
+{
+  if(!size)
+    return CL_ERR_INTERNAL;
+  if(need <= *capacity)
+    return CL_OK;
+  size_t max_count = SIZE_MAX / size;
+  size_t count = *capacity ? *capacity : first ? first : 1;
+  if(need > max_count || count > max_count)
+    return CL_ERR_NOMEM;
+  while(count < need) {
+    if(count > max_count / 2)
+      return CL_ERR_NOMEM;
+    count *= 2;
+  }
+  void *array;
+  memcpy(&array, array_address, sizeof(array));
+  void *grown = realloc(array, count * size);
+  if(!grown)
+    return CL_ERR_NOMEM;
+  memcpy(array_address, &grown, sizeof(grown));
+  *capacity = count;
+  return CL_OK;
 }

@@ -20,6 +20,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/mem.h"
 #include "core/url.h"
 #include "json/arena.h"
 #include "json/json.h"
@@ -870,14 +871,8 @@ static cl_status parse_value(parser *ps, size_t depth, int c, json_value **out);
 
 static cl_status push_value(parser *ps, json_value *value)
 {
-  if(ps->values_len == ps->values_cap) {
-    size_t cap = ps->values_cap ? ps->values_cap * 2 : 256;
-    json_value **grown = realloc(ps->values, cap * sizeof(*grown));
-    if(!grown)
-      return memory_error(ps, CL_ERR_NOMEM);
-    ps->values = grown;
-    ps->values_cap = cap;
-  }
+  if(MEM_GROW_ARRAY(ps->values, &ps->values_cap, ps->values_len + 1, 256))
+    return memory_error(ps, CL_ERR_NOMEM);
   ps->values[ps->values_len++] = value;
   return CL_OK;
 }
@@ -885,14 +880,8 @@ static cl_status push_value(parser *ps, json_value *value)
 static cl_status push_member(parser *ps, const char *key, size_t key_len, json_value *value)
 {
   json_member *member;
-  if(ps->members_len == ps->members_cap) {
-    size_t cap = ps->members_cap ? ps->members_cap * 2 : 256;
-    json_member *grown = realloc(ps->members, cap * sizeof(*grown));
-    if(!grown)
-      return memory_error(ps, CL_ERR_NOMEM);
-    ps->members = grown;
-    ps->members_cap = cap;
-  }
+  if(MEM_GROW_ARRAY(ps->members, &ps->members_cap, ps->members_len + 1, 256))
+    return memory_error(ps, CL_ERR_NOMEM);
   member = &ps->members[ps->members_len++];
   member->key = key;
   member->key_len = key_len;
@@ -1003,13 +992,9 @@ static cl_status dedupe_members(parser *ps, json_member *members, size_t count, 
     size_t cap = 64, mask;
     while(cap < count * 2)
       cap *= 2;
-    if(cap > ps->slots_cap) {
-      uint32_t *grown = realloc(ps->slots, cap * sizeof(*grown));
-      if(!grown)
-        return memory_error(ps, CL_ERR_NOMEM);
-      ps->slots = grown;
-      ps->slots_cap = cap;
-    }
+    /* Both are powers of two of at least 64, so the table grows to cap exactly. */
+    if(MEM_GROW_ARRAY(ps->slots, &ps->slots_cap, cap, 64))
+      return memory_error(ps, CL_ERR_NOMEM);
     memset(ps->slots, 0xff, cap * sizeof(*ps->slots));
     mask = cap - 1;
     for(i = 0; i < count; i++) {

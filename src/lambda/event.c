@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "core/url.h"
 #include "json/json.h"
 #include "lambda/lambda.h"
@@ -82,14 +83,9 @@ static char *copy_text(const char *data, size_t len)
 static cl_status new_item(decoder *d, lambda_item **out, cl_error *err)
 {
   lambda_event *event = d->event;
-  if(event->count == d->capacity) {
-    size_t capacity = d->capacity ? d->capacity * 2 : 4;
-    lambda_item *items = realloc(event->items, capacity * sizeof(*items));
-    if(!items)
-      return cl_fail(err, CL_ERR_NOMEM, "event: out of memory for %zu items", capacity);
-    event->items = items;
-    d->capacity = capacity;
-  }
+  cl_status status = MEM_GROW_ARRAY(event->items, &d->capacity, event->count + 1, 4);
+  if(status)
+    return cl_fail(err, status, "event: out of memory for %zu items", event->count + 1);
   lambda_item *item = &event->items[event->count++];
   memset(item, 0, sizeof(*item));
   if(d->message_id) {

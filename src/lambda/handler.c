@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/utctime.h"
 #include "json/json.h"
 #include "lambda/lambda.h"
@@ -25,7 +26,7 @@ struct lambda_handler {
   char *store_url;
   char *function_role;
   cached_store *stores;
-  size_t store_count;
+  size_t store_count, store_cap;
 };
 
 static cl_status parse_int64_env(const char *name, int64_t fallback, int64_t *out,
@@ -137,16 +138,15 @@ static cl_status store_for_bucket(lambda_handler *handler, const char *bucket, s
     buf_append_str(&url, handler->store_url);
   else
     buf_printf(&url, "s3://%s", bucket);
-  cached_store *grown = buf_status(&url) ? NULL
-                                         : realloc(handler->stores, (handler->store_count + 1) *
-                                                                      sizeof(*grown));
-  if(!grown) {
+  cl_status status = buf_status(&url);
+  if(!status)
+    status = MEM_GROW_ARRAY(handler->stores, &handler->store_cap, handler->store_count + 1, 4);
+  if(status) {
     buf_free(&url);
-    return cl_fail(err, CL_ERR_NOMEM, "store for bucket %s: out of memory", bucket);
+    return cl_fail(err, status, "store for bucket %s: out of memory", bucket);
   }
-  handler->stores = grown;
   store *s = NULL;
-  cl_status status = store_open(url.data, &s, err);
+  status = store_open(url.data, &s, err);
   buf_free(&url);
   if(status)
     return status;

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "parquet/codec.h"
 #include "parquet/encoding.h"
 #include "parquet/internal.h"
@@ -35,14 +36,8 @@ static int storage_add(vector_storage *s, void *block)
 {
   if(!block)
     return 0;
-  if(s->count == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 8;
-    void **grown = realloc(s->blocks, cap * sizeof(void *));
-    if(!grown)
-      return 0;
-    s->blocks = grown;
-    s->cap = cap;
-  }
+  if(MEM_GROW_ARRAY(s->blocks, &s->cap, s->count + 1, 8))
+    return 0;
   s->blocks[s->count++] = block;
   return 1;
 }
@@ -193,15 +188,10 @@ static cl_status add_leaf(schema_walk *w, const pq_schema_element *e, const char
                           int nested)
 {
   parquet_schema *s = &w->reader->schema;
-  if(s->column_count == w->cap) {
-    size_t cap = w->cap ? w->cap * 2 : 16;
-    parquet_column_schema *grown = realloc(s->columns, cap * sizeof(*grown));
-    if(!grown)
-      return cl_fail(w->err, CL_ERR_NOMEM, "%s: out of memory reading the schema",
-                     w->reader->file.name);
-    s->columns = grown;
-    w->cap = cap;
-  }
+  cl_status status = MEM_GROW_ARRAY(s->columns, &w->cap, s->column_count + 1, 16);
+  if(status)
+    return cl_fail(w->err, status, "%s: out of memory reading the schema",
+                   w->reader->file.name);
   parquet_column_schema *c = &s->columns[s->column_count];
   memset(c, 0, sizeof(*c));
   c->name = strdup(path);

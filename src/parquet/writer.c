@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "parquet/codec.h"
 #include "parquet/encoding.h"
 #include "parquet/internal.h"
@@ -328,21 +329,6 @@ static size_t plain_size(parquet_physical_type type, int32_t type_length,
   return pq_plain_width(type, type_length);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-  if(need <= *cap)
-    return 1;
-  size_t n = *cap ? *cap : 1024;
-  while(n < need)
-    n *= 2;
-  void *q = realloc(*p, n * size);
-  if(!q)
-    return 0;
-  *p = q;
-  *cap = n;
-  return 1;
-}
-
 /* Build the dictionary of the non-null values; returns the number of
  * entries, or 0 when the plain dictionary would exceed the limit. A slot
  * holds the upper half of the hash next to the entry id, so most probes
@@ -383,17 +369,15 @@ static size_t build_dictionary(parquet_writer *w, const parquet_column_schema *c
                                size_t *bytes_out, int *nomem)
 {
   size_t count = 0, bytes = 0, seen = 0, sample = 0;
-  size_t row_cap = w->row_cap;
   if(history->fell_back || plain_bytes > w->options.dictionary_page_limit) {
     sample = non_null / 2 < DICT_SAMPLE_VALUES ? non_null / 2 : DICT_SAMPLE_VALUES;
     if(sample < DICT_MIN_SAMPLE)
       sample = 0;
   }
-  if(!grow((void **)&w->row_index, &row_cap, rows, sizeof(uint32_t))) {
+  if(MEM_GROW_ARRAY(w->row_index, &w->row_cap, rows, 1024)) {
     *nomem = 1;
     return 0;
   }
-  w->row_cap = row_cap;
   /* Size the table for the entries the last chunk of this column had; it
    * grows by rehashing when the guess is short, and clearing an oversized
    * table for every chunk of a low-cardinality column is wasted work. */
@@ -421,8 +405,8 @@ static size_t build_dictionary(parquet_writer *w, const parquet_column_schema *c
         if(bytes > w->options.dictionary_page_limit)
           return 0;
         size_t dict_cap = w->dict_cap, hash_cap = w->dict_cap;
-        if(!grow((void **)&w->dict_rows, &dict_cap, count + 1, sizeof(uint32_t)) ||
-           !grow((void **)&w->dict_hash, &hash_cap, count + 1, sizeof(uint64_t))) {
+        if(MEM_GROW_ARRAY(w->dict_rows, &dict_cap, count + 1, 1024) ||
+           MEM_GROW_ARRAY(w->dict_hash, &hash_cap, count + 1, 1024)) {
           *nomem = 1;
           return 0;
         }
@@ -760,14 +744,12 @@ static cl_status write_chunk(parquet_writer *w, size_t column, const parquet_col
   }
   chunk->data_page_offset = (int64_t)w->pos;
 
-  size_t levels_cap = w->levels_cap;
-  if(c->optional && !grow((void **)&w->levels, &levels_cap, rows ? rows : 1, 1))
-    return cl_fail(err, CL_ERR_NOMEM, "parquet writer: out of memory for levels");
-  w->levels_cap = levels_cap;
-  size_t indices_cap = w->page_indices_cap;
-  if(dict_count && !grow((void **)&w->page_indices, &indices_cap, rows, sizeof(uint32_t)))
-    return cl_fail(err, CL_ERR_NOMEM, "parquet writer: out of memory for indices");
-  w->page_indices_cap = indices_cap;
+  if(c->optional &&
+     (status = MEM_GROW_ARRAY(w->levels, &w->levels_cap, rows ? rows : 1, 1024)))
+    return cl_fail(err, status, "parquet writer: out of memory for levels");
+  if(dict_count &&
+     (status = MEM_GROW_ARRAY(w->page_indices, &w->page_indices_cap, rows, 1024)))
+    return cl_fail(err, status, "parquet writer: out of memory for indices");
 
   size_t begin = 0;
   do {
@@ -835,10 +817,9 @@ static cl_status write_chunk(parquet_writer *w, size_t column, const parquet_col
 
 static cl_status new_group(parquet_writer *w, pq_row_group_out **out, cl_error *err)
 {
-  size_t cap = w->group_cap;
-  if(!grow((void **)&w->groups, &cap, w->group_count + 1, sizeof(pq_row_group_out)))
-    return cl_fail(err, CL_ERR_NOMEM, "parquet writer: out of memory");
-  w->group_cap = cap;
+  cl_status status = MEM_GROW_ARRAY(w->groups, &w->group_cap, w->group_count + 1, 1024);
+  if(status)
+    return cl_fail(err, status, "parquet writer: out of memory");
   pq_row_group_out *g = &w->groups[w->group_count];
   memset(g, 0, sizeof(*g));
   g->columns = calloc(w->schema.column_count ? w->schema.column_count : 1, sizeof(pq_chunk_out));

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/mem.h"
+
 #define FS_RESERVED_PREFIX ".collator-"
 #define FS_LOCK_DIR ".collator-locks"
 #define FS_LOCK_FILE FS_LOCK_DIR "/stripes"
@@ -907,15 +909,10 @@ static cl_status read_entries(fs_store *fs, const char *dir_path, fs_entries *en
         continue;
       is_dir = S_ISDIR(st.st_mode);
     }
-    if(entries->count == entries->cap) {
-      size_t cap = entries->cap ? entries->cap * 2 : 64;
-      char **grown = realloc(entries->names, cap * sizeof(*grown));
-      if(!grown) {
-        status = cl_fail(err, CL_ERR_NOMEM, "%s: listing: out of memory", fs->base.name);
-        break;
-      }
-      entries->names = grown;
-      entries->cap = cap;
+    status = MEM_GROW_ARRAY(entries->names, &entries->cap, entries->count + 1, 64);
+    if(status) {
+      status = cl_fail(err, status, "%s: listing: out of memory", fs->base.name);
+      break;
     }
     size_t len = strlen(name);
     char *copy = malloc(len + 2);
