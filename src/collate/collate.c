@@ -1143,25 +1143,50 @@ static cl_status txt_add_current(engine *e, collate_txt *txt, output_file *writt
   return status;
 }
 
-/* The txt of all rows added: streamed to a temp file (an sms txt is about
- * as large as the history), then stored. */
-static cl_status write_txt(engine *e, collate_txt *txt, cl_error *err)
+/* The txt of all rows added, rendered into a temp file (an sms txt is
+ * about as large as the history) and then stored. */
+typedef struct txt_output {
+  store *s;
+  collate_txt *txt;
+  stream_fd text;
+} txt_output;
+
+static void txt_output_init(txt_output *t, engine *e, collate_txt *txt)
 {
-  stream_fd text = {.fd = -1, .name = "txt temp file"};
+  memset(t, 0, sizeof(*t));
+  t->s = e->s;
+  t->txt = txt;
+  t->text.fd = -1;
+  t->text.name = "txt temp file";
   if(store_syncs_temp_files(e->s))
-    text.writeback_every = OUTPUT_WRITEBACK_BYTES;
-  cl_status status = store_temp_fd(e->s, &text.fd, err);
-  if(!status)
-    status = collate_txt_finish_to(txt, stream_sink_to_fd(&text), err);
-  if(!status) {
-    store_precondition always = {STORE_ALWAYS, NULL};
-    status = store_put_fd(e->s, e->txt_key.data, text.fd, text.written, &always, NULL, err);
-    if(status)
-      cl_error_prefix(err, "writing %s", e->txt_key.data);
-  }
-  if(text.fd >= 0)
-    close(text.fd);
+    t->text.writeback_every = OUTPUT_WRITEBACK_BYTES;
+}
+
+/* Runs in either thread: it touches only the txt and its own file. */
+static cl_status txt_output_render(void *ctx, cl_error *err)
+{
+  txt_output *t = ctx;
+  cl_status status = store_temp_fd(t->s, &t->text.fd, err);
+  if(status)
+    return status;
+  return collate_txt_finish_to(t->txt, stream_sink_to_fd(&t->text), err);
+}
+
+static cl_status txt_output_store(engine *e, txt_output *t, cl_error *err)
+{
+  store_precondition always = {STORE_ALWAYS, NULL};
+  cl_status status = store_put_fd(e->s, e->txt_key.data, t->text.fd, t->text.written, &always,
+                                  NULL, err);
+  if(status)
+    cl_error_prefix(err, "writing %s", e->txt_key.data);
   return status;
+}
+
+static void txt_output_close(txt_output *t)
+{
+  if(t->text.fd >= 0)
+    close(t->text.fd);
+  t->text.fd = -1;
 }
 
 static cl_status attempt(engine *e, cl_error *err)
@@ -1171,6 +1196,8 @@ static cl_status attempt(engine *e, cl_error *err)
   unique_set unique;
   output_file spool, written;
   collate_txt *txt = NULL;
+  txt_output text;
+  int rendering = 0; /* the txt is being rendered on the encoder thread */
   memset(&unique, 0, sizeof(unique));
   output_init(&spool);
   output_init(&written);
@@ -1200,6 +1227,7 @@ static cl_status attempt(engine *e, cl_error *err)
     if(!txt)
       status = cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
   }
+  txt_output_init(&text, e, txt);
   if(!status)
     status = output_open(e, &spool, 0, err);
   /* With no history the new current is the spool: its rows go to the txt
@@ -1224,6 +1252,13 @@ static cl_status attempt(engine *e, cl_error *err)
                                err);
       spool.fd = -1; /* taken by spool_file */
     }
+    /* A fed txt is complete: when the upload was large enough to start the
+     * encoder thread, the txt is rendered there while diff and current are
+     * built here (a later row group handed over waits for it). */
+    if(!status && txt_fed && e->encoder.thread) {
+      status = worker_submit(e->encoder.thread, txt_output_render, &text, err);
+      rendering = !status;
+    }
     if(!status)
       status = write_diff(e, &spool_file, err);
     /* diff, txt, then current: whether an upload is new is decided against
@@ -1231,15 +1266,27 @@ static cl_status attempt(engine *e, cl_error *err)
      * a crash at any point (design.md item 4), the txt included. */
     if(!status)
       status = build_current(e, &current, &spool_file, &written, &size, err);
-    if(!status && txt && !txt_fed)
-      status = txt_add_current(e, txt, &written, err);
+    if(rendering) {
+      cl_status rendered = worker_wait(e->encoder.thread, status ? NULL : err);
+      rendering = 0;
+      if(!status)
+        status = rendered;
+    } else if(!status && txt) {
+      if(!txt_fed)
+        status = txt_add_current(e, txt, &written, err);
+      if(!status)
+        status = txt_output_render(&text, err);
+    }
     if(!status && txt)
-      status = write_txt(e, txt, err);
+      status = txt_output_store(e, &text, err);
     if(!status)
       status = put_finished(e, &written, size, e->current_key.data, &current, err);
     r->total_rows = r->history_rows + r->new_rows + r->deleted_rows;
   } else if(!status)
     r->total_rows = r->history_rows;
+  if(rendering)
+    worker_wait(e->encoder.thread, NULL);
+  txt_output_close(&text);
   history_close(&spool_file);
   output_close(&spool);
   output_close(&written);
