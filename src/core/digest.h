@@ -3,7 +3,10 @@
  *
  * MD5 makes every id, row_hash and body_hash (three per SMS row, so it sits
  * on the hot path); SHA-256 hashes S3 payloads for SigV4. The one-shot
- * functions write into caller-provided arrays and cannot fail.
+ * functions write into caller-provided arrays and cannot fail. The one-shot
+ * MD5 is our own code, and its batch form hashes many rows' messages side
+ * by side in vector lanes (digest_lanes.h); the incremental ones are
+ * OpenSSL's.
  */
 #ifndef COLLATOR_CORE_DIGEST_H
 #define COLLATOR_CORE_DIGEST_H
