@@ -4,12 +4,8 @@
  *
  *   digest_bench [BATCH...]   (default batches 16 and 256)
  *
- * Build and run from the repository root, against a library built with the
- * project's flags (-O2, no -march):
- *   make BUILD=build/md5 lib
- *   cc -std=c11 -D_GNU_SOURCE -O2 -Isrc bench/digest_bench.c \
- *      build/md5/libcollator.a -lcrypto -o build/md5/digest_bench
- *   build/md5/digest_bench
+ * bench/digest.sh builds it against the core module built with the
+ * project's flags (-O2, no -march) and runs it.
  *
  * Each figure is the minimum over 7 runs of CPU time (the machines are
  * shared) hashing 2^18 distinct messages in batches of BATCH: ns per
@@ -55,7 +51,7 @@ int main(int argc, char **argv)
   }
   for(size_t i = 0; i < MESSAGES * stride; i++)
     bytes[i] = (unsigned char)(i * 2654435761u >> 13);
-  printf("%-9s %6s %6s %10s %9s %8s\n", "path", "batch", "bytes", "ns/msg", "MB/s", "speedup");
+  printf("%-10s %6s %6s %10s %9s %8s\n", "path", "batch", "bytes", "ns/msg", "MB/s", "speedup");
   for(size_t b = 0; b < batch_count; b++) {
     size_t batch = batches[b] ? batches[b] : 1;
     for(size_t k = 0; k < sizeof(lengths) / sizeof(lengths[0]); k++) {
@@ -87,7 +83,7 @@ int main(int argc, char **argv)
         if(p == DIGEST_MD5_PATH_SCALAR)
           scalar_ns = ns;
         snprintf(speedup, sizeof(speedup), "%.2fx", scalar_ns / ns);
-        printf("%-9s %6zu %6zu %10.1f %9.0f %8s\n", digest_md5_path_name((digest_md5_path)p),
+        printf("%-10s %6zu %6zu %10.1f %9.0f %8s\n", digest_md5_path_name((digest_md5_path)p),
                batch, lengths[k], ns, (double)(MESSAGES * lengths[k]) / best / 1e6, speedup);
       }
     }
