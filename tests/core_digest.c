@@ -1,9 +1,13 @@
 /* core/digest: the hand-written one-shot MD5 against RFC 1321's vectors
  * and against OpenSSL's incremental MD5 at every length around the block
- * and padding boundaries, and the hex encoder and decoder. */
+ * and padding boundaries, the batch MD5 on every lane path this machine
+ * runs against the one-shot, and the hex encoder and decoder. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/digest.h"
+#include "core/digest_lanes.h"
 #include "unit.h"
 
 TEST(digest_md5_rfc1321_vectors)
@@ -115,4 +119,168 @@ TEST(digest_md5_from_hex_refuses_what_is_not_lowercase_hex)
   CHECK_INT(raw[0], 0x01);
   CHECK_INT(raw[7], 0xef);
   CHECK_INT(raw[15], 0xef);
+}
+
+/* ---- digest_md5_raw_many / digest_md5_hex_many ---- */
+
+#define MANY_MAX 320
+
+static unsigned char many_bytes[8 + 300 + 64];
+
+static void many_fill(void)
+{
+  uint32_t seed = 777;
+  for(size_t i = 0; i < sizeof(many_bytes); i++) {
+    seed = seed * 1103515245u + 12345u;
+    many_bytes[i] = (unsigned char)(seed >> 16);
+  }
+}
+
+/* Run one batch on path and compare each digest with digest_md5_raw; the
+ * digest after the last must be left alone. */
+static void check_batch(digest_md5_path path, size_t count, const void *const data[],
+                        const size_t len[], const char *what)
+{
+  static unsigned char raw[MANY_MAX + 1][DIGEST_MD5_LEN];
+  memset(raw, 0xa5, sizeof(raw));
+  digest_md5_raw_many_on(path, count, data, len, raw);
+  for(size_t i = 0; i < count; i++) {
+    unsigned char expected[DIGEST_MD5_LEN];
+    digest_md5_raw(data[i], len[i], expected);
+    if(memcmp(raw[i], expected, DIGEST_MD5_LEN)) {
+      unit_fail(__FILE__, __LINE__, "%s path %s, count %zu: message %zu (%zu bytes) differs",
+                what, digest_md5_path_name(path), count, i, len[i]);
+      return;
+    }
+  }
+  for(size_t b = 0; b < DIGEST_MD5_LEN; b++)
+    if(raw[count][b] != 0xa5) {
+      unit_fail(__FILE__, __LINE__, "%s path %s, count %zu: wrote past the last digest", what,
+                digest_md5_path_name(path), count);
+      return;
+    }
+}
+
+TEST(digest_md5_paths_are_described)
+{
+  CHECK(digest_md5_path_available(DIGEST_MD5_PATH_AUTO));
+  CHECK(digest_md5_path_available(DIGEST_MD5_PATH_SCALAR));
+#if defined(__x86_64__) || defined(__aarch64__)
+  CHECK(digest_md5_path_available(DIGEST_MD5_PATH_VEC4));
+#endif
+  CHECK_STR(digest_md5_path_name(DIGEST_MD5_PATH_AVX512), "avx512");
+  CHECK_STR(digest_md5_path_name(DIGEST_MD5_PATH_COUNT), "unknown");
+  CHECK_INT(digest_md5_path_lanes(DIGEST_MD5_PATH_SCALAR), 1);
+  CHECK_INT(digest_md5_path_lanes(DIGEST_MD5_PATH_VEC4), 4);
+  CHECK_INT(digest_md5_path_lanes(DIGEST_MD5_PATH_AVX2), 8);
+  CHECK_INT(digest_md5_path_lanes(DIGEST_MD5_PATH_AVX512VL), 8);
+  CHECK_INT(digest_md5_path_lanes(DIGEST_MD5_PATH_AVX512), 16);
+}
+
+/* Every length 0..300 in one batch: each padding case lands in every lane
+ * position as the lanes refill. */
+TEST(digest_md5_many_at_every_length_on_every_path)
+{
+  static const void *data[301];
+  static size_t len[301];
+  many_fill();
+  for(int p = 0; p < DIGEST_MD5_PATH_COUNT; p++) {
+    if(!digest_md5_path_available((digest_md5_path)p))
+      continue;
+    for(size_t n = 0; n < 301; n++) {
+      data[n] = many_bytes;
+      len[n] = n;
+    }
+    check_batch((digest_md5_path)p, 301, data, len, "ascending");
+    for(size_t n = 0; n < 301; n++)
+      len[n] = 300 - n;
+    check_batch((digest_md5_path)p, 301, data, len, "descending");
+  }
+}
+
+/* Batches of every count 0..40 with mixed lengths around the 1..5-block
+ * pre-images, at every pointer alignment. */
+TEST(digest_md5_many_mixed_batches_on_every_path)
+{
+  static const size_t lengths[] = {0, 1, 40, 55, 56, 57, 63, 64, 65, 90, 119, 120, 128, 130,
+                                   183, 184, 250, 255, 256, 300};
+  static const void *data[MANY_MAX];
+  static size_t len[MANY_MAX];
+  const size_t nl = sizeof(lengths) / sizeof(lengths[0]);
+  many_fill();
+  for(int p = 0; p < DIGEST_MD5_PATH_COUNT; p++) {
+    if(!digest_md5_path_available((digest_md5_path)p))
+      continue;
+    for(size_t count = 0; count <= 40; count++) {
+      for(size_t i = 0; i < count; i++) {
+        len[i] = lengths[(i * 7 + count * 3) % nl];
+        data[i] = many_bytes + (i + count) % 8;
+      }
+      check_batch((digest_md5_path)p, count, data, len, "mixed");
+      /* All one length: lanes end together. */
+      for(size_t i = 0; i < count; i++)
+        len[i] = lengths[count % nl];
+      check_batch((digest_md5_path)p, count, data, len, "uniform");
+    }
+  }
+}
+
+/* Messages that end at the end of a page of their own: a path must never
+ * read past a message (its padding comes from a copy). */
+TEST(digest_md5_many_reads_only_the_messages)
+{
+  static const void *data[20];
+  static size_t len[20];
+  many_fill();
+  for(int p = 0; p < DIGEST_MD5_PATH_COUNT; p++) {
+    if(!digest_md5_path_available((digest_md5_path)p))
+      continue;
+    unsigned char *copies[20];
+    for(size_t i = 0; i < 20; i++) {
+      len[i] = (i * 37) % 200;
+      copies[i] = malloc(len[i] ? len[i] : 1);
+      CHECK(copies[i] != NULL);
+      if(!copies[i])
+        return;
+      memcpy(copies[i], many_bytes, len[i]);
+      data[i] = copies[i];
+    }
+    check_batch((digest_md5_path)p, 20, data, len, "heap");
+    for(size_t i = 0; i < 20; i++)
+      free(copies[i]);
+  }
+}
+
+TEST(digest_md5_many_auto_and_hex)
+{
+  static const void *data[MANY_MAX];
+  static size_t len[MANY_MAX];
+  static char hex[MANY_MAX + 1][DIGEST_MD5_HEX_LEN + 1];
+  static const size_t counts[] = {0, 1, 2, 3, 4, 5, 8, 9, 16, 17, 63, 64, 65, 130, 300};
+  many_fill();
+  for(size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+    size_t count = counts[k];
+    for(size_t i = 0; i < count; i++) {
+      len[i] = (i * 13 + k) % 301;
+      data[i] = many_bytes + i % 8;
+    }
+    check_batch(DIGEST_MD5_PATH_AUTO, count, data, len, "auto");
+    memset(hex, 'x', sizeof(hex));
+    digest_md5_hex_many(count, data, len, hex);
+    for(size_t i = 0; i < count; i++) {
+      char expected[DIGEST_MD5_HEX_LEN + 1];
+      digest_md5_hex(data[i], len[i], expected);
+      if(strcmp(hex[i], expected))
+        unit_fail(__FILE__, __LINE__, "count %zu: hex %zu is %.33s, expected %s", count, i,
+                  hex[i], expected);
+    }
+    CHECK(hex[count][0] == 'x');
+  }
+  /* The RFC 1321 vectors in one batch. */
+  const void *texts[3] = {"", "abc", "message digest"};
+  size_t text_len[3] = {0, 3, 14};
+  digest_md5_hex_many(3, texts, text_len, hex);
+  CHECK_STR(hex[0], "d41d8cd98f00b204e9800998ecf8427e");
+  CHECK_STR(hex[1], "900150983cd24fb0d6963f7d28e17f72");
+  CHECK_STR(hex[2], "f96b697d7cb7938d525a2f31aaf161d0");
 }

@@ -792,7 +792,9 @@ static cl_status upload_open(engine *e, upload_reader *u, uint64_t *size, cl_err
   if(e->options->limits.max_string_bytes)
     limits.max_string = e->options->limits.max_string_bytes;
   u->json = json_reader_create(upload_source_stream(u->source), &limits);
-  u->arena = json_arena_create(limits.max_value_bytes);
+  /* No cap on the arena as a whole: it holds a batch of entries (see
+   * build_spool), and the reader still gives each entry max_value_bytes. */
+  u->arena = json_arena_create(0);
   if(!u->json || !u->arena)
     return cl_fail(err, CL_ERR_NOMEM, "upload reader: out of memory");
   status = json_reader_begin_array(u->json, err);
@@ -888,6 +890,12 @@ static cl_status append_deletions(engine *e, history_file *current, const unique
   return status;
 }
 
+/* A batch of entries ends early once it has read this much JSON: the arena
+ * then holds a few MB at most besides the last entry (whose own budget is
+ * max_value_bytes), however large the entries. Real entries are ~250
+ * bytes, so batches are full. */
+#define BATCH_INPUT_BYTES ((uint64_t)64 * 1024)
+
 /* Stream the upload into the spool: new or changed rows, then deletions. */
 static cl_status build_spool(engine *e, history_file *current, unique_set *unique,
                              output_file *spool, cl_error *err)
@@ -917,69 +925,90 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
     }
     status = pair_set_reserve(&appended, (size_t)(raw / 256), err);
   }
-  while(!status) {
-    json_value *item = NULL;
+  /* Entries are parsed, converted and appended a batch at a time, so that
+   * their md5s are computed side by side (collate_entries_to_rows); the
+   * arena and scratch hold one batch. A failure to read entry k (or the
+   * entry limit) is reported after the entries before it are appended, as
+   * when they went one by one. */
+  const json_value *items[COLLATE_BATCH_MAX];
+  uint64_t numbers[COLLATE_BATCH_MAX];
+  collate_row rows[COLLATE_BATCH_MAX];
+  collate_entry_outcome outcomes[COLLATE_BATCH_MAX];
+  int upload_done = 0;
+  while(!status && !upload_done) {
+    cl_status read_status = CL_OK;
+    size_t n = 0;
+    uint64_t batch_start = json_reader_offset(upload.json);
     json_arena_reset(upload.arena);
-    status = json_reader_next(upload.json, upload.arena, &item, err);
-    if(status) {
-      upload_failure(e, status);
-      break;
-    }
-    if(!item)
-      break;
-    if(e->options->limits.max_entries && ++entries > e->options->limits.max_entries) {
-      e->rejected = 1;
-      status = cl_fail(err, CL_ERR_LIMIT, "more than %" PRIu64 " entries",
-                       e->options->limits.max_entries);
-      break;
-    }
-    if(item->type != JSON_OBJECT) {
-      result->rejected_entries++;
-      continue;
-    }
-    collate_row row;
-    collate_entry_outcome outcome;
-    memset(&outcome, 0, sizeof(outcome));
     collate_scratch_reset(scratch);
-    status = collate_entry_to_row(t, item, e->key.user_id, e->key.device_id, scratch, &row,
-                                  &outcome);
-    if(status) {
-      cl_fail(err, status, "entry %" PRIu64 ": out of memory", entries);
-      break;
+    while(n < COLLATE_BATCH_MAX &&
+          json_reader_offset(upload.json) - batch_start < BATCH_INPUT_BYTES) {
+      json_value *item = NULL;
+      read_status = json_reader_next(upload.json, upload.arena, &item, err);
+      if(read_status) {
+        upload_failure(e, read_status);
+        break;
+      }
+      if(!item) {
+        upload_done = 1;
+        break;
+      }
+      if(e->options->limits.max_entries && ++entries > e->options->limits.max_entries) {
+        e->rejected = 1;
+        read_status = cl_fail(err, CL_ERR_LIMIT, "more than %" PRIu64 " entries",
+                              e->options->limits.max_entries);
+        break;
+      }
+      items[n] = item;
+      numbers[n++] = entries;
     }
-    result->coerced_nulls += outcome.coerced_nulls;
-    if(outcome.rejected) {
-      result->rejected_entries++;
-      continue;
+    if(n) {
+      size_t failed = 0;
+      status = collate_entries_to_rows(t, n, items, e->key.user_id, e->key.device_id, scratch,
+                                       rows, outcomes, &failed);
+      if(status) {
+        cl_fail(err, status, "entry %" PRIu64 ": out of memory", numbers[failed]);
+        break;
+      }
     }
-    uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
-    rowid_from_cell(&row.cells[t->col_id], id);
-    rowid_from_cell(&row.cells[t->col_row_hash], row_hash);
-    long found = unique_find(unique, id);
-    if(found >= 0)
-      unique->entries[found].flags |= ENTRY_SEEN;
-    if(unique_has_hash(unique, row_hash))
-      continue;
-    int added = 0;
-    status = pair_set_add(&appended, id, row_hash, &added, err);
-    if(status)
-      break;
-    if(!added) {
-      result->duplicate_entries++;
-      continue;
+    for(size_t i = 0; !status && i < n; i++) {
+      collate_row *row = &rows[i];
+      result->coerced_nulls += outcomes[i].coerced_nulls;
+      if(outcomes[i].rejected) {
+        result->rejected_entries++;
+        continue;
+      }
+      uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
+      rowid_from_cell(&row->cells[t->col_id], id);
+      rowid_from_cell(&row->cells[t->col_row_hash], row_hash);
+      long found = unique_find(unique, id);
+      if(found >= 0)
+        unique->entries[found].flags |= ENTRY_SEEN;
+      if(unique_has_hash(unique, row_hash))
+        continue;
+      int added = 0;
+      status = pair_set_add(&appended, id, row_hash, &added, err);
+      if(status)
+        break;
+      if(!added) {
+        result->duplicate_entries++;
+        continue;
+      }
+      row->cells[t->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
+      row->cells[t->col_ts_updated].i = e->options->now_micros;
+      /* Legacy §3.5 step 2: only rows appended now can be in the future
+       * relative to their ts_updated; id and row_hash keep the raw datetime. */
+      if(t->clamps_future_datetime && t->col_datetime >= 0) {
+        collate_cell *dt = &row->cells[t->col_datetime];
+        if(dt->type == COLLATE_CELL_TIMESTAMP && dt->i > e->options->now_micros)
+          dt->i = e->options->now_micros;
+      }
+      status = row_buffer_add(&spool->buffer, row, err);
+      if(!status)
+        result->new_rows++;
     }
-    row.cells[t->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
-    row.cells[t->col_ts_updated].i = e->options->now_micros;
-    /* Legacy §3.5 step 2: only rows appended now can be in the future
-     * relative to their ts_updated; id and row_hash keep the raw datetime. */
-    if(t->clamps_future_datetime && t->col_datetime >= 0) {
-      collate_cell *dt = &row.cells[t->col_datetime];
-      if(dt->type == COLLATE_CELL_TIMESTAMP && dt->i > e->options->now_micros)
-        dt->i = e->options->now_micros;
-    }
-    status = row_buffer_add(&spool->buffer, &row, err);
     if(!status)
-      result->new_rows++;
+      status = read_status;
   }
   if(!status) {
     result->bytes_read += upload_source_bytes_in(upload.source);

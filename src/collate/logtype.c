@@ -32,6 +32,11 @@ struct collate_scratch {
   buf join;   /* the pre-image of one id or row_hash */
   buf text;   /* one derived string while it is built */
   buf digits; /* int() results that do not fit int64 */
+  /* collate_entries_to_rows: each entry's values while the batch's md5s
+   * wait to be computed together (allocated by the first batch), and the
+   * batch's pre-images one after another in joins. */
+  struct entry_work *work;
+  buf joins;
 };
 
 collate_scratch *collate_scratch_create(void)
@@ -43,6 +48,7 @@ collate_scratch *collate_scratch_create(void)
   buf_init(&scratch->join, 0);
   buf_init(&scratch->text, 0);
   buf_init(&scratch->digits, 0);
+  buf_init(&scratch->joins, 0);
   return scratch;
 }
 
@@ -64,6 +70,8 @@ void collate_scratch_free(collate_scratch *scratch)
   buf_free(&scratch->join);
   buf_free(&scratch->text);
   buf_free(&scratch->digits);
+  buf_free(&scratch->joins);
+  free(scratch->work);
   free(scratch);
 }
 
@@ -405,17 +413,11 @@ static int has_lone_surrogate(const char *s, size_t len)
   return 0;
 }
 
-/* The md5 of a pre-image joined from values; *encodable is 0 when the
- * pre-image holds a lone surrogate (the legacy UnicodeEncodeError). */
-static cl_status hash_join(collate_scratch *scratch, const hash_field *fields, size_t count,
-                           const pyval *values, char hex[DIGEST_MD5_HEX_LEN + 1],
-                           int *encodable)
+/* Append the pre-image of an id or row_hash, joined from values, to join. */
+static cl_status join_fields(buf *join, const hash_field *fields, size_t count,
+                             const pyval *values)
 {
-  buf *join = &scratch->join;
   int first = 1;
-  cl_status status;
-
-  buf_clear(join);
   for(size_t k = 0; k < count; k++) {
     const pyval *v = &values[fields[k].column];
     if(v->type == PY_NONE && !fields[k].str_mode)
@@ -432,13 +434,7 @@ static cl_status hash_join(collate_scratch *scratch, const hash_field *fields, s
     first = 0;
     pystr_append(join, v);
   }
-  status = buf_status(join);
-  if(status)
-    return status;
-  *encodable = !has_lone_surrogate(join->data ? join->data : "", join->len);
-  if(*encodable)
-    digest_md5_hex(join->data ? join->data : "", join->len, hex);
-  return CL_OK;
+  return buf_status(join);
 }
 
 static int falsy(const pyval *v)
@@ -489,25 +485,6 @@ static cl_status keep_hex(collate_scratch *scratch, const char *hex, pyval *v)
   v->s = copy;
   v->len = DIGEST_MD5_HEX_LEN;
   return CL_OK;
-}
-
-/* The id and row_hash columns: the md5 hex of their joined pre-image, kept
- * in the scratch; rejects the entry (CL_OK) when the pre-image holds a lone
- * surrogate. */
-static cl_status derive_digest(collate_scratch *scratch, const hash_field *fields, size_t count,
-                               const pyval *values, const char *column, pyval *digest,
-                               collate_entry_outcome *outcome)
-{
-  char hex[DIGEST_MD5_HEX_LEN + 1];
-  int encodable;
-  cl_status status = hash_join(scratch, fields, count, values, hex, &encodable);
-  if(status)
-    return status;
-  if(!encodable) {
-    reject(outcome, "%s: a lone surrogate cannot be encoded%s", column, "");
-    return CL_OK;
-  }
-  return keep_hex(scratch, hex, digest);
 }
 
 /* Evaluate the first-pass rule of column c. Returns CL_OK (with the entry
@@ -669,8 +646,11 @@ static cl_status derive_column(const logtype_def *def, size_t c, const json_valu
   return CL_OK;
 }
 
+/* D_ADDRESS, and D_MD5_OF of a non-string. The md5 of a string is left to
+ * the batch: *md5_column is set to c and the value stays None until then. */
 static cl_status derive_dependent(const logtype_def *def, size_t c, collate_scratch *scratch,
-                                  pyval *values, int *owned, collate_entry_outcome *outcome)
+                                  pyval *values, int *owned, int *md5_column,
+                                  collate_entry_outcome *outcome)
 {
   const column_rule *rule = &def->rules[c];
   const pyval *src = &values[rule->source];
@@ -692,11 +672,10 @@ static cl_status derive_dependent(const logtype_def *def, size_t c, collate_scra
     return keep_text(scratch, out);
   }
   if(rule->how == D_MD5_OF) {
-    char hex[DIGEST_MD5_HEX_LEN + 1];
     *owned = 1;
     if(src->type == PY_BYTES || src->type == PY_STR) {
-      digest_md5_hex(src->s, src->len, hex);
-      return keep_hex(scratch, hex, out);
+      *md5_column = (int)c;
+      return CL_OK;
     }
     buf_clear(&scratch->text);
     return keep_text(scratch, out);
@@ -778,18 +757,26 @@ static cl_status coerce(collate_kind kind, const pyval *v, int owned, collate_sc
   return CL_OK;
 }
 
-cl_status collate_entry_to_row(const collate_type *type, const json_value *entry,
-                               int64_t user_id, const char *device_id,
-                               collate_scratch *scratch, collate_row *row,
-                               collate_entry_outcome *outcome)
-{
-  const logtype_def *def = def_of(type);
-  const json_value *raw[MAX_KEYS] = {0};
+/* One entry's values between the steps of collate_entries_to_rows. */
+typedef struct entry_work {
   pyval values[COLLATE_MAX_COLUMNS];
-  int owned[COLLATE_MAX_COLUMNS] = {0};
+  int owned[COLLATE_MAX_COLUMNS];
+  int md5_column; /* the D_MD5_OF column waiting for its digest, -1 for none */
+} entry_work;
+
+/* Everything of one entry before its md5s: raw keys, then the first-pass
+ * and dependent columns (rejecting the entry as the legacy did). */
+static cl_status entry_derive(const logtype_def *def, const json_value *entry, int64_t user_id,
+                              const char *device_id, collate_scratch *scratch, entry_work *w,
+                              collate_row *row, collate_entry_outcome *outcome)
+{
+  const collate_type *type = &def->type;
+  const json_value *raw[MAX_KEYS] = {0};
   cl_status status;
 
   memset(outcome, 0, sizeof(*outcome));
+  memset(w->owned, 0, sizeof(w->owned));
+  w->md5_column = -1;
   for(size_t c = 0; c < COLLATE_MAX_COLUMNS; c++)
     row->cells[c].type = COLLATE_CELL_NULL;
   if(!entry || entry->type != JSON_OBJECT) {
@@ -820,39 +807,176 @@ cl_status collate_entry_to_row(const collate_type *type, const json_value *entry
   }
 
   for(size_t c = 0; c < type->column_count; c++) {
-    status = derive_column(def, c, raw, user_id, device_id, scratch, values, &owned[c], outcome);
-    if(status)
+    status = derive_column(def, c, raw, user_id, device_id, scratch, w->values, &w->owned[c],
+                           outcome);
+    if(status || outcome->rejected)
       return status;
-    if(outcome->rejected)
-      return CL_OK;
   }
   for(size_t c = 0; c < type->column_count; c++) {
-    status = derive_dependent(def, c, scratch, values, &owned[c], outcome);
-    if(status)
-      return status;
-    if(outcome->rejected)
-      return CL_OK;
-  }
-
-  status = derive_digest(scratch, def->id_fields, def->id_count, values, "id",
-                         &values[type->col_id], outcome);
-  if(status || outcome->rejected)
-    return status;
-  owned[type->col_id] = 1;
-
-  status = derive_digest(scratch, def->hash_fields, def->hash_count, values, "row_hash",
-                         &values[type->col_row_hash], outcome);
-  if(status || outcome->rejected)
-    return status;
-  owned[type->col_row_hash] = 1;
-
-  for(size_t c = 0; c < type->column_count; c++) {
-    status = coerce(type->columns[c].kind, &values[c], owned[c], scratch, &row->cells[c],
-                    outcome);
-    if(status)
+    status = derive_dependent(def, c, scratch, w->values, &w->owned[c], &w->md5_column,
+                              outcome);
+    if(status || outcome->rejected)
       return status;
   }
   return CL_OK;
+}
+
+/* The md5s waiting in a batch: message j is data[j]/len[j], and its hex
+ * becomes column of entry entry[j]. */
+typedef struct pending_md5 {
+  size_t count;
+  const void *data[COLLATE_BATCH_MAX];
+  size_t len[COLLATE_BATCH_MAX];
+  size_t entry[COLLATE_BATCH_MAX];
+} pending_md5;
+
+static cl_status keep_pending(collate_scratch *scratch, entry_work *work, const pending_md5 *p,
+                              int column, size_t *failed)
+{
+  char hex[COLLATE_BATCH_MAX][DIGEST_MD5_HEX_LEN + 1];
+  digest_md5_hex_many(p->count, p->data, p->len, hex);
+  for(size_t j = 0; j < p->count; j++) {
+    entry_work *w = &work[p->entry[j]];
+    cl_status status = keep_hex(scratch, hex[j], &w->values[column]);
+    if(status) {
+      *failed = p->entry[j];
+      return status;
+    }
+    w->owned[column] = 1;
+  }
+  return CL_OK;
+}
+
+/* The id or row_hash column of every entry still standing: pre-images
+ * joined one after another into scratch->joins, one rejecting its entry
+ * when it holds a lone surrogate (the legacy UnicodeEncodeError), and the
+ * md5s of the rest computed together. */
+static cl_status batch_digest(collate_scratch *scratch, size_t count, entry_work *work,
+                              collate_entry_outcome *outcomes, const hash_field *fields,
+                              size_t field_count, int column, const char *name, size_t *failed)
+{
+  buf *joins = &scratch->joins;
+  size_t start[COLLATE_BATCH_MAX];
+  pending_md5 p;
+  cl_status status;
+
+  p.count = 0;
+  buf_clear(joins);
+  for(size_t i = 0; i < count; i++) {
+    if(outcomes[i].rejected)
+      continue;
+    size_t at = joins->len;
+    status = join_fields(joins, fields, field_count, work[i].values);
+    if(status) {
+      *failed = i;
+      return status;
+    }
+    if(has_lone_surrogate(joins->data ? joins->data + at : "", joins->len - at)) {
+      reject(&outcomes[i], "%s: a lone surrogate cannot be encoded%s", name, "");
+      buf_truncate(joins, at);
+      continue;
+    }
+    start[p.count] = at;
+    p.len[p.count] = joins->len - at;
+    p.entry[p.count++] = i;
+  }
+  /* Only now: joins may have moved while it grew. */
+  for(size_t j = 0; j < p.count; j++)
+    p.data[j] = joins->data ? joins->data + start[j] : "";
+  return keep_pending(scratch, work, &p, column, failed);
+}
+
+cl_status collate_entries_to_rows(const collate_type *type, size_t count,
+                                  const json_value *const entries[], int64_t user_id,
+                                  const char *device_id, collate_scratch *scratch,
+                                  collate_row rows[], collate_entry_outcome outcomes[],
+                                  size_t *failed)
+{
+  const logtype_def *def = def_of(type);
+  size_t failed_in_part = 0;
+  cl_status status;
+
+  *failed = 0;
+  if(!scratch->work) {
+    scratch->work = malloc(COLLATE_BATCH_MAX * sizeof(*scratch->work));
+    if(!scratch->work)
+      return CL_ERR_NOMEM;
+  }
+  if(count > COLLATE_BATCH_MAX) {
+    /* In parts, all in the one scratch. */
+    for(size_t first = 0; first < count; first += COLLATE_BATCH_MAX) {
+      size_t n = count - first < COLLATE_BATCH_MAX ? count - first : COLLATE_BATCH_MAX;
+      status = collate_entries_to_rows(type, n, entries + first, user_id, device_id, scratch,
+                                       rows + first, outcomes + first, &failed_in_part);
+      if(status) {
+        *failed = first + failed_in_part;
+        return status;
+      }
+    }
+    return CL_OK;
+  }
+
+  entry_work *work = scratch->work;
+  for(size_t i = 0; i < count; i++) {
+    status = entry_derive(def, entries[i], user_id, device_id, scratch, &work[i], &rows[i],
+                          &outcomes[i]);
+    if(status) {
+      *failed = i;
+      return status;
+    }
+  }
+
+  /* body_hash, then id (which joins body_hash), then row_hash (which joins
+   * id): each step's md5s side by side. */
+  pending_md5 bodies;
+  int md5_column = -1;
+  bodies.count = 0;
+  for(size_t i = 0; i < count; i++) {
+    if(outcomes[i].rejected || work[i].md5_column < 0)
+      continue;
+    const pyval *src = &work[i].values[def->rules[work[i].md5_column].source];
+    md5_column = work[i].md5_column;
+    bodies.data[bodies.count] = src->s;
+    bodies.len[bodies.count] = src->len;
+    bodies.entry[bodies.count++] = i;
+  }
+  if(bodies.count) {
+    status = keep_pending(scratch, work, &bodies, md5_column, failed);
+    if(status)
+      return status;
+  }
+  status = batch_digest(scratch, count, work, outcomes, def->id_fields, def->id_count,
+                        type->col_id, "id", failed);
+  if(status)
+    return status;
+  status = batch_digest(scratch, count, work, outcomes, def->hash_fields, def->hash_count,
+                        type->col_row_hash, "row_hash", failed);
+  if(status)
+    return status;
+
+  for(size_t i = 0; i < count; i++) {
+    if(outcomes[i].rejected)
+      continue;
+    for(size_t c = 0; c < type->column_count; c++) {
+      status = coerce(type->columns[c].kind, &work[i].values[c], work[i].owned[c], scratch,
+                      &rows[i].cells[c], &outcomes[i]);
+      if(status) {
+        *failed = i;
+        return status;
+      }
+    }
+  }
+  return CL_OK;
+}
+
+cl_status collate_entry_to_row(const collate_type *type, const json_value *entry,
+                               int64_t user_id, const char *device_id,
+                               collate_scratch *scratch, collate_row *row,
+                               collate_entry_outcome *outcome)
+{
+  size_t failed;
+  return collate_entries_to_rows(type, 1, &entry, user_id, device_id, scratch, row, outcome,
+                                 &failed);
 }
 
 /* ---- rows read back ---- */
@@ -887,17 +1011,17 @@ cl_status collate_row_hash(const collate_type *type, const collate_row *row,
 {
   const logtype_def *def = def_of(type);
   pyval values[COLLATE_MAX_COLUMNS];
-  int encodable;
   cl_status status;
 
   for(size_t c = 0; c < type->column_count; c++)
     pyval_from_cell(type->columns[c].kind, &row->cells[c], &values[c]);
-  status = hash_join(scratch, def->hash_fields, def->hash_count, values, hex, &encodable);
+  buf_clear(&scratch->join);
+  status = join_fields(&scratch->join, def->hash_fields, def->hash_count, values);
   if(status)
     return status;
-  if(!encodable)
-    /* Only a row built by hand can hold a lone surrogate: hash its bytes. */
-    digest_md5_hex(scratch->join.data, scratch->join.len, hex);
+  /* Only a row built by hand can hold a lone surrogate: its bytes are
+   * hashed as they are. */
+  digest_md5_hex(scratch->join.data ? scratch->join.data : "", scratch->join.len, hex);
   return CL_OK;
 }
 

@@ -110,6 +110,23 @@ cl_status collate_entry_to_row(const collate_type *type, const json_value *entry
                                collate_scratch *scratch, collate_row *row,
                                collate_entry_outcome *outcome);
 
+/* The most entries collate_entries_to_rows converts side by side; more are
+ * taken in parts of this many. */
+#define COLLATE_BATCH_MAX 32
+
+/* collate_entry_to_row for count entries at once: rows[i] and outcomes[i]
+ * are exactly what collate_entry_to_row gives for entries[i], but each of
+ * the three md5 steps (body_hash, id, row_hash) runs for all entries side
+ * by side (digest_md5_hex_many), several times faster than one by one.
+ * Every row points into scratch, so it must not be reset before the last
+ * row is used. On failure (only out of memory) *failed is the index of the
+ * entry that failed and the batch's rows and outcomes are unspecified. */
+cl_status collate_entries_to_rows(const collate_type *type, size_t count,
+                                  const json_value *const entries[], int64_t user_id,
+                                  const char *device_id, collate_scratch *scratch,
+                                  collate_row rows[], collate_entry_outcome outcomes[],
+                                  size_t *failed);
+
 /* Turn a row (as read back from Parquet) into its deletion marker:
  * is_deleted = true and row_hash recomputed from the row's own values. */
 cl_status collate_row_mark_deleted(const collate_type *type, collate_row *row,

@@ -4,9 +4,11 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
 #include "digest.h"
+#include "digest_lanes.h"
 
 #include <openssl/md5.h>
 #include <openssl/sha.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,9 +118,9 @@ static void store_le32(unsigned char *p, uint32_t v)
 #define MD5_G(b, c, d) ((c) ^ ((d) & ((b) ^ (c))))
 #define MD5_H(b, c, d) ((b) ^ (c) ^ (d))
 #define MD5_I(b, c, d) ((c) ^ ((b) | ~(d)))
-#define MD5_STEP(f, a, b, c, d, k, s, t)                                     \
+#define MD5_STEP(r, a, b, c, d, k, s, t)                                     \
   do {                                                                       \
-    (a) += f((b), (c), (d)) + x[k] + (uint32_t)(t);                          \
+    (a) += MD5_##r((b), (c), (d)) + x[k] + (uint32_t)(t);                    \
     (a) = (b) + MD5_ROTL((a), (s));                                          \
   } while(0)
 
@@ -129,73 +131,7 @@ static void md5_block(uint32_t state[4], const unsigned char *block)
   for(int i = 0; i < 16; i++)
     x[i] = load_le32(block + 4 * i);
 
-  MD5_STEP(MD5_F, a, b, c, d, 0, 7, 0xd76aa478);
-  MD5_STEP(MD5_F, d, a, b, c, 1, 12, 0xe8c7b756);
-  MD5_STEP(MD5_F, c, d, a, b, 2, 17, 0x242070db);
-  MD5_STEP(MD5_F, b, c, d, a, 3, 22, 0xc1bdceee);
-  MD5_STEP(MD5_F, a, b, c, d, 4, 7, 0xf57c0faf);
-  MD5_STEP(MD5_F, d, a, b, c, 5, 12, 0x4787c62a);
-  MD5_STEP(MD5_F, c, d, a, b, 6, 17, 0xa8304613);
-  MD5_STEP(MD5_F, b, c, d, a, 7, 22, 0xfd469501);
-  MD5_STEP(MD5_F, a, b, c, d, 8, 7, 0x698098d8);
-  MD5_STEP(MD5_F, d, a, b, c, 9, 12, 0x8b44f7af);
-  MD5_STEP(MD5_F, c, d, a, b, 10, 17, 0xffff5bb1);
-  MD5_STEP(MD5_F, b, c, d, a, 11, 22, 0x895cd7be);
-  MD5_STEP(MD5_F, a, b, c, d, 12, 7, 0x6b901122);
-  MD5_STEP(MD5_F, d, a, b, c, 13, 12, 0xfd987193);
-  MD5_STEP(MD5_F, c, d, a, b, 14, 17, 0xa679438e);
-  MD5_STEP(MD5_F, b, c, d, a, 15, 22, 0x49b40821);
-
-  MD5_STEP(MD5_G, a, b, c, d, 1, 5, 0xf61e2562);
-  MD5_STEP(MD5_G, d, a, b, c, 6, 9, 0xc040b340);
-  MD5_STEP(MD5_G, c, d, a, b, 11, 14, 0x265e5a51);
-  MD5_STEP(MD5_G, b, c, d, a, 0, 20, 0xe9b6c7aa);
-  MD5_STEP(MD5_G, a, b, c, d, 5, 5, 0xd62f105d);
-  MD5_STEP(MD5_G, d, a, b, c, 10, 9, 0x02441453);
-  MD5_STEP(MD5_G, c, d, a, b, 15, 14, 0xd8a1e681);
-  MD5_STEP(MD5_G, b, c, d, a, 4, 20, 0xe7d3fbc8);
-  MD5_STEP(MD5_G, a, b, c, d, 9, 5, 0x21e1cde6);
-  MD5_STEP(MD5_G, d, a, b, c, 14, 9, 0xc33707d6);
-  MD5_STEP(MD5_G, c, d, a, b, 3, 14, 0xf4d50d87);
-  MD5_STEP(MD5_G, b, c, d, a, 8, 20, 0x455a14ed);
-  MD5_STEP(MD5_G, a, b, c, d, 13, 5, 0xa9e3e905);
-  MD5_STEP(MD5_G, d, a, b, c, 2, 9, 0xfcefa3f8);
-  MD5_STEP(MD5_G, c, d, a, b, 7, 14, 0x676f02d9);
-  MD5_STEP(MD5_G, b, c, d, a, 12, 20, 0x8d2a4c8a);
-
-  MD5_STEP(MD5_H, a, b, c, d, 5, 4, 0xfffa3942);
-  MD5_STEP(MD5_H, d, a, b, c, 8, 11, 0x8771f681);
-  MD5_STEP(MD5_H, c, d, a, b, 11, 16, 0x6d9d6122);
-  MD5_STEP(MD5_H, b, c, d, a, 14, 23, 0xfde5380c);
-  MD5_STEP(MD5_H, a, b, c, d, 1, 4, 0xa4beea44);
-  MD5_STEP(MD5_H, d, a, b, c, 4, 11, 0x4bdecfa9);
-  MD5_STEP(MD5_H, c, d, a, b, 7, 16, 0xf6bb4b60);
-  MD5_STEP(MD5_H, b, c, d, a, 10, 23, 0xbebfbc70);
-  MD5_STEP(MD5_H, a, b, c, d, 13, 4, 0x289b7ec6);
-  MD5_STEP(MD5_H, d, a, b, c, 0, 11, 0xeaa127fa);
-  MD5_STEP(MD5_H, c, d, a, b, 3, 16, 0xd4ef3085);
-  MD5_STEP(MD5_H, b, c, d, a, 6, 23, 0x04881d05);
-  MD5_STEP(MD5_H, a, b, c, d, 9, 4, 0xd9d4d039);
-  MD5_STEP(MD5_H, d, a, b, c, 12, 11, 0xe6db99e5);
-  MD5_STEP(MD5_H, c, d, a, b, 15, 16, 0x1fa27cf8);
-  MD5_STEP(MD5_H, b, c, d, a, 2, 23, 0xc4ac5665);
-
-  MD5_STEP(MD5_I, a, b, c, d, 0, 6, 0xf4292244);
-  MD5_STEP(MD5_I, d, a, b, c, 7, 10, 0x432aff97);
-  MD5_STEP(MD5_I, c, d, a, b, 14, 15, 0xab9423a7);
-  MD5_STEP(MD5_I, b, c, d, a, 5, 21, 0xfc93a039);
-  MD5_STEP(MD5_I, a, b, c, d, 12, 6, 0x655b59c3);
-  MD5_STEP(MD5_I, d, a, b, c, 3, 10, 0x8f0ccc92);
-  MD5_STEP(MD5_I, c, d, a, b, 10, 15, 0xffeff47d);
-  MD5_STEP(MD5_I, b, c, d, a, 1, 21, 0x85845dd1);
-  MD5_STEP(MD5_I, a, b, c, d, 8, 6, 0x6fa87e4f);
-  MD5_STEP(MD5_I, d, a, b, c, 15, 10, 0xfe2ce6e0);
-  MD5_STEP(MD5_I, c, d, a, b, 6, 15, 0xa3014314);
-  MD5_STEP(MD5_I, b, c, d, a, 13, 21, 0x4e0811a1);
-  MD5_STEP(MD5_I, a, b, c, d, 4, 6, 0xf7537e82);
-  MD5_STEP(MD5_I, d, a, b, c, 11, 10, 0xbd3af235);
-  MD5_STEP(MD5_I, c, d, a, b, 2, 15, 0x2ad7d2bb);
-  MD5_STEP(MD5_I, b, c, d, a, 9, 21, 0xeb86d391);
+  DIGEST_MD5_STEPS(MD5_STEP);
 
   state[0] += a;
   state[1] += b;
@@ -203,28 +139,243 @@ static void md5_block(uint32_t state[4], const unsigned char *block)
   state[3] += d;
 }
 
-void digest_md5_raw(const void *data, size_t len, unsigned char raw[DIGEST_MD5_LEN])
+static const uint32_t md5_initial[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
+
+/* The bytes after a message's last full block, then the padding (0x80,
+ * zeros, the length in bits, little-endian) in one or two blocks of tail;
+ * returns how many. */
+static size_t md5_pad(const unsigned char *data, size_t len, unsigned char tail[128])
 {
-  uint32_t state[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
-  const unsigned char *p = data;
-  unsigned char tail[128];
   size_t full = len / 64 * 64, rest = len - full, tail_len = rest < 56 ? 64 : 128;
   uint64_t bits = (uint64_t)len * 8;
+  /* A fixed-size clear is a few inline stores; a sized one is a call. */
+  memset(tail, 0, 128);
+  if(rest)
+    memcpy(tail, data + full, rest);
+  tail[rest] = 0x80;
+  store_le32(tail + tail_len - 8, (uint32_t)bits);
+  store_le32(tail + tail_len - 4, (uint32_t)(bits >> 32));
+  return tail_len / 64;
+}
+
+void digest_md5_raw(const void *data, size_t len, unsigned char raw[DIGEST_MD5_LEN])
+{
+  uint32_t state[4] = {md5_initial[0], md5_initial[1], md5_initial[2], md5_initial[3]};
+  const unsigned char *p = data;
+  unsigned char tail[128];
+  size_t full = len / 64 * 64, tail_blocks = md5_pad(p, len, tail);
 
   for(size_t at = 0; at < full; at += 64)
     md5_block(state, p + at);
-  /* The padding: 0x80, zeros, and the length in bits, little-endian. */
-  if(rest)
-    memcpy(tail, p + full, rest);
-  tail[rest] = 0x80;
-  memset(tail + rest + 1, 0, tail_len - rest - 1 - 8);
-  store_le32(tail + tail_len - 8, (uint32_t)bits);
-  store_le32(tail + tail_len - 4, (uint32_t)(bits >> 32));
-  md5_block(state, tail);
-  if(tail_len == 128)
-    md5_block(state, tail + 64);
+  for(size_t t = 0; t < tail_blocks; t++)
+    md5_block(state, tail + 64 * t);
   for(int i = 0; i < 4; i++)
     store_le32(raw + 4 * i, state[i]);
+}
+
+/* ---- several messages side by side (digest_lanes.h) ---- */
+
+
+/* One lane's message: its full blocks are read in place, the rest from
+ * tail. message is SIZE_MAX once the lane has nothing left to hash. */
+typedef struct md5_lane {
+  const unsigned char *data;
+  size_t full, blocks, at, message;
+  unsigned char tail[128];
+} md5_lane;
+
+/* What an idle lane hashes while the others finish: its state is never
+ * read back. */
+static const unsigned char md5_idle_block[64];
+
+/* Start lane l on a message: its state, and its first block in *block. */
+static void lane_start(md5_lane *lane, uint32_t *state, size_t lanes, size_t l, size_t message,
+                       const void *data, size_t len, const unsigned char **block)
+{
+  lane->data = data;
+  lane->full = len / 64;
+  lane->blocks = lane->full + md5_pad(data, len, lane->tail);
+  lane->at = 0;
+  lane->message = message;
+  for(size_t r = 0; r < 4; r++)
+    state[r * lanes + l] = md5_initial[r];
+  *block = lane->full ? lane->data : lane->tail;
+}
+
+/* A lane takes the next message as soon as its own ends, so messages of
+ * 1 and 5 blocks mix without lanes waiting on the longest of a group. */
+static void md5_many_in_lanes(digest_md5_lanes_fn fn, size_t lanes, size_t count,
+                              const void *const data[], const size_t len[],
+                              unsigned char (*raw)[DIGEST_MD5_LEN])
+{
+  _Alignas(64) uint32_t state[4 * DIGEST_MD5_MAX_LANES];
+  md5_lane lane[DIGEST_MD5_MAX_LANES];
+  const unsigned char *blocks[DIGEST_MD5_MAX_LANES];
+  size_t next = 0, busy = 0;
+
+  for(size_t l = 0; l < lanes; l++) {
+    if(next < count) {
+      lane_start(&lane[l], state, lanes, l, next, data[next], len[next], &blocks[l]);
+      next++;
+      busy++;
+    }
+    else {
+      lane[l].message = SIZE_MAX;
+      blocks[l] = md5_idle_block;
+    }
+  }
+  while(busy) {
+    fn(state, blocks);
+    for(size_t l = 0; l < lanes; l++) {
+      md5_lane *ln = &lane[l];
+      if(ln->message == SIZE_MAX)
+        continue;
+      if(++ln->at < ln->blocks) {
+        blocks[l] = ln->at < ln->full ? ln->data + 64 * ln->at : ln->tail + 64 * (ln->at - ln->full);
+        continue;
+      }
+      for(size_t r = 0; r < 4; r++)
+        store_le32(raw[ln->message] + 4 * r, state[r * lanes + l]);
+      if(next < count) {
+        lane_start(ln, state, lanes, l, next, data[next], len[next], &blocks[l]);
+        next++;
+      }
+      else {
+        ln->message = SIZE_MAX;
+        blocks[l] = md5_idle_block;
+        busy--;
+      }
+    }
+  }
+}
+
+/* What each path needs of the CPU beyond x86-64's SSE2 (or the build's
+ * baseline elsewhere). */
+enum { NEEDS_BASELINE, NEEDS_AVX2, NEEDS_AVX512F, NEEDS_AVX512VL };
+
+typedef struct path_info {
+  const char *name;
+  size_t lanes;
+  const digest_md5_lanes_fn *fn; /* NULL for auto and scalar */
+  int needs;
+} path_info;
+
+static const path_info paths[DIGEST_MD5_PATH_COUNT] = {
+  {"auto", 1, NULL, NEEDS_BASELINE},
+  {"scalar", 1, NULL, NEEDS_BASELINE},
+  {"vec4", 4, &digest_md5_lanes_vec4, NEEDS_BASELINE},
+  {"vec4x2", 8, &digest_md5_lanes_vec4x2, NEEDS_BASELINE},
+  {"avx2", 8, &digest_md5_lanes_avx2, NEEDS_AVX2},
+  {"avx2x2", 16, &digest_md5_lanes_avx2x2, NEEDS_AVX2},
+  {"avx512vl", 8, &digest_md5_lanes_avx512vl, NEEDS_AVX512VL},
+  {"avx512vlx2", 16, &digest_md5_lanes_avx512vlx2, NEEDS_AVX512VL},
+  {"avx512", 16, &digest_md5_lanes_avx512, NEEDS_AVX512F},
+  {"avx512x2", 32, &digest_md5_lanes_avx512x2, NEEDS_AVX512F},
+};
+
+const char *digest_md5_path_name(digest_md5_path path)
+{
+  return (unsigned)path < DIGEST_MD5_PATH_COUNT ? paths[path].name : "unknown";
+}
+
+size_t digest_md5_path_lanes(digest_md5_path path)
+{
+  return (unsigned)path < DIGEST_MD5_PATH_COUNT ? paths[path].lanes : 1;
+}
+
+static int cpu_has(int needs)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  /* The CPU's flags, and (inside these checks) whether the OS saves the
+   * wider registers. */
+  __builtin_cpu_init();
+  switch(needs) {
+  case NEEDS_AVX2:
+    return __builtin_cpu_supports("avx2") != 0;
+  case NEEDS_AVX512F:
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f");
+  case NEEDS_AVX512VL:
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512vl");
+  default:
+    return 1;
+  }
+#else
+  return needs == NEEDS_BASELINE;
+#endif
+}
+
+int digest_md5_path_available(digest_md5_path path)
+{
+  if((unsigned)path >= DIGEST_MD5_PATH_COUNT)
+    return 0;
+  if(!paths[path].fn)
+    return 1;
+  return *paths[path].fn != NULL && cpu_has(paths[path].needs);
+}
+
+/* The paths auto uses for a batch, decided once: `narrow` up to
+ * narrow_count messages (a wide path with most lanes idle costs as much as
+ * when they are full), `wide` beyond. COLLATOR_MD5_LANES names one path for
+ * every batch instead. Packed in one atomic word so that threads racing to
+ * decide first publish the same value without a lock. */
+#define CHOICE_MADE 1u
+#define CHOICE(narrow, wide, narrow_count)                                   \
+  (CHOICE_MADE | (unsigned)(narrow) << 1 | (unsigned)(wide) << 5 | (unsigned)(narrow_count) << 9)
+_Static_assert(DIGEST_MD5_PATH_COUNT <= 16, "a path fits 4 bits of a choice");
+
+static _Atomic unsigned path_choice;
+
+static unsigned choose_paths(void)
+{
+  const char *forced = getenv("COLLATOR_MD5_LANES");
+  if(forced && *forced) {
+    for(int p = DIGEST_MD5_PATH_SCALAR; p < DIGEST_MD5_PATH_COUNT; p++)
+      if(!strcmp(forced, paths[p].name) && digest_md5_path_available((digest_md5_path)p))
+        return CHOICE(p, p, 0);
+  }
+  if(digest_md5_path_available(DIGEST_MD5_PATH_AVX512X2)) {
+    if(digest_md5_path_available(DIGEST_MD5_PATH_AVX512VLX2))
+      return CHOICE(DIGEST_MD5_PATH_AVX512VLX2, DIGEST_MD5_PATH_AVX512X2, 16);
+    return CHOICE(DIGEST_MD5_PATH_AVX512X2, DIGEST_MD5_PATH_AVX512X2, 0);
+  }
+  if(digest_md5_path_available(DIGEST_MD5_PATH_AVX2X2))
+    return CHOICE(DIGEST_MD5_PATH_VEC4X2, DIGEST_MD5_PATH_AVX2X2, 8);
+  if(digest_md5_path_available(DIGEST_MD5_PATH_VEC4X2))
+    return CHOICE(DIGEST_MD5_PATH_VEC4X2, DIGEST_MD5_PATH_VEC4X2, 0);
+  return CHOICE(DIGEST_MD5_PATH_SCALAR, DIGEST_MD5_PATH_SCALAR, 0);
+}
+
+static digest_md5_path auto_path(size_t count)
+{
+  unsigned c = atomic_load_explicit(&path_choice, memory_order_relaxed);
+  if(!c) {
+    c = choose_paths();
+    atomic_store_explicit(&path_choice, c, memory_order_relaxed);
+  }
+  return (digest_md5_path)(count <= (c >> 9) ? c >> 1 & 15 : c >> 5 & 15);
+}
+
+void digest_md5_raw_many_on(digest_md5_path path, size_t count, const void *const data[],
+                            const size_t len[], unsigned char (*raw)[DIGEST_MD5_LEN])
+{
+  if(path == DIGEST_MD5_PATH_AUTO)
+    path = count > 1 ? auto_path(count) : DIGEST_MD5_PATH_SCALAR;
+  /* auto only ever picks a path the CPU runs */
+  else if(!digest_md5_path_available(path))
+    path = DIGEST_MD5_PATH_SCALAR;
+  if((unsigned)path >= DIGEST_MD5_PATH_COUNT || !paths[path].fn) {
+    for(size_t i = 0; i < count; i++)
+      digest_md5_raw(data[i], len[i], raw[i]);
+    return;
+  }
+  md5_many_in_lanes(*paths[path].fn, paths[path].lanes, count, data, len, raw);
+}
+
+void digest_md5_raw_many(size_t count, const void *const data[], const size_t len[],
+                         unsigned char (*raw)[DIGEST_MD5_LEN])
+{
+  digest_md5_raw_many_on(DIGEST_MD5_PATH_AUTO, count, data, len, raw);
 }
 
 /* 16 bytes to 32 hex digits in a few vector steps: three per SMS row. */
@@ -255,6 +406,21 @@ void digest_md5_hex(const void *data, size_t len, char hex[DIGEST_MD5_HEX_LEN + 
   unsigned char raw[DIGEST_MD5_LEN];
   digest_md5_raw(data, len, raw);
   md5_to_hex(raw, hex);
+}
+
+void digest_md5_hex_many(size_t count, const void *const data[], const size_t len[],
+                         char (*hex)[DIGEST_MD5_HEX_LEN + 1])
+{
+  /* In slices, so the raw digests stay on the stack; a slice is many times
+   * the widest path's lanes, so slicing leaves few lanes idle. */
+  enum { SLICE = 64 };
+  unsigned char raw[SLICE][DIGEST_MD5_LEN];
+  for(size_t first = 0; first < count; first += SLICE) {
+    size_t n = count - first < SLICE ? count - first : SLICE;
+    digest_md5_raw_many(n, data + first, len + first, raw);
+    for(size_t i = 0; i < n; i++)
+      md5_to_hex(raw[i], hex[first + i]);
+  }
 }
 
 void digest_sha256_hex(const void *data, size_t len, char hex[DIGEST_SHA256_HEX_LEN + 1])

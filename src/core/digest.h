@@ -3,7 +3,10 @@
  *
  * MD5 makes every id, row_hash and body_hash (three per SMS row, so it sits
  * on the hot path); SHA-256 hashes S3 payloads for SigV4. The one-shot
- * functions write into caller-provided arrays and cannot fail.
+ * functions write into caller-provided arrays and cannot fail. The one-shot
+ * MD5 is our own code, and its batch form hashes many rows' messages side
+ * by side in vector lanes (digest_lanes.h); the incremental ones are
+ * OpenSSL's.
  */
 #ifndef COLLATOR_CORE_DIGEST_H
 #define COLLATOR_CORE_DIGEST_H
@@ -18,6 +21,15 @@
 void digest_md5_hex(const void *data, size_t len, char hex[DIGEST_MD5_HEX_LEN + 1]);
 /* The same md5 as 16 raw bytes (half the memory of the hex in sets). */
 void digest_md5_raw(const void *data, size_t len, unsigned char raw[DIGEST_MD5_LEN]);
+/* The md5 of count messages at once (data[i], len[i] -> raw[i] or hex[i]):
+ * independent messages are hashed side by side in vector lanes, several
+ * times the throughput of one digest_md5_raw after another for the short
+ * pre-images of ids and row hashes. Any count (0 does nothing), any
+ * lengths, any alignment; the results equal digest_md5_raw's. */
+void digest_md5_raw_many(size_t count, const void *const data[], const size_t len[],
+                         unsigned char (*raw)[DIGEST_MD5_LEN]);
+void digest_md5_hex_many(size_t count, const void *const data[], const size_t len[],
+                         char (*hex)[DIGEST_MD5_HEX_LEN + 1]);
 /* len raw bytes as 2 * len lower-case hex characters and a NUL. */
 void digest_to_hex(const unsigned char *raw, size_t len, char *hex);
 /* Decode exactly 32 lower-case hex characters into 16 bytes; 0 (raw
