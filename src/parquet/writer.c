@@ -277,9 +277,17 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
     p += 8;
     n -= 8;
   }
+  /* The last 1-7 bytes in at most two fixed-size loads (they may overlap):
+   * a memcpy of a variable length was a library call per value. */
   uint64_t tail = 0;
-  if(n)
-    memcpy(&tail, p, n);
+  if(n >= 4) {
+    uint32_t first, last;
+    memcpy(&first, p, 4);
+    memcpy(&last, p + n - 4, 4);
+    tail = (uint64_t)first << 32 | last;
+  } else if(n) {
+    tail = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
+  }
   return mix64(h ^ tail);
 }
 
