@@ -248,10 +248,19 @@ for size in "${sizes[@]}"; do
     else
       echo "  collator  not measured: $run_error"
     fi
+    # The same with the encoder thread off (COLLATOR_THREADS=1): what a
+    # Lambda function of one vCPU or less gets. Not for 1 GB (minutes).
+    one_median="" one_cpu=""
+    if [ "$size" != 1024 ] && [ -n "$collator_median" ] && COLLATOR_THREADS=1 run_collator "$upload"; then
+      report_line "1 thread" "$upload.meta"
+      one_median=$median one_cpu=$cpu_median
+    fi
     ratio=""
     if run_duckdb "$upload"; then
       report_line duckdb "$upload.meta"
       [ -n "$collator_median" ] && speedup "$median" "$cpu_median" "$collator_median" "$collator_cpu"
+      [ -n "$one_median" ] && printf '  1 thread  %.2fx DuckDB by median wall time, %.2fx by median CPU time\n' \
+        "$(calc "$median / $one_median")" "$(calc "$cpu_median / $one_cpu")"
     else
       echo "  duckdb    not measured: $run_error"
     fi
@@ -471,7 +480,7 @@ esac
 
 # --- other engineers' micro-benchmarks, when present ----------------------------
 
-for extra in bench/json.sh bench/parquet.sh; do
+for extra in bench/json.sh bench/parquet.sh bench/digest.sh; do
   if [ -f "$extra" ]; then
     echo
     echo "== $extra"
