@@ -208,6 +208,16 @@ static cl_status unique_index_hashes(unique_set *u, cl_error *err)
   return CL_OK;
 }
 
+/* Start loading the index slots a lookup of id and row_hash reads first. */
+static void unique_prefetch(const unique_set *u, const uint8_t id[ROWID_LEN],
+                            const uint8_t row_hash[ROWID_LEN])
+{
+  if(u->by_id)
+    __builtin_prefetch(&u->by_id[rowid_hash(id) & u->id_mask]);
+  if(u->by_hash)
+    __builtin_prefetch(&u->by_hash[rowid_hash(row_hash) & u->hash_mask]);
+}
+
 static int unique_has_hash(const unique_set *u, const uint8_t row_hash[ROWID_LEN])
 {
   if(!u->by_hash)
@@ -255,10 +265,15 @@ static int pair_empty(const pair_key *k)
   return !(k->id | k->hash_lo | k->hash_hi);
 }
 
+/* The row_hash bits are uniform: scale them onto any capacity. */
+static size_t pair_home(uint32_t hash_hi, size_t cap)
+{
+  return (size_t)(((uint64_t)hash_hi * cap) >> 32);
+}
+
 static pair_key *pair_slot(pair_key *keys, size_t cap, const pair_key *key)
 {
-  /* The row_hash bits are uniform: scale them onto any capacity. */
-  size_t slot = (size_t)(((uint64_t)key->hash_hi * cap) >> 32);
+  size_t slot = pair_home(key->hash_hi, cap);
   while(!pair_empty(&keys[slot]) && memcmp(&keys[slot], key, sizeof(*key)))
     slot = slot + 1 == cap ? 0 : slot + 1;
   return &keys[slot];
@@ -282,6 +297,15 @@ static cl_status pair_set_reserve(pair_set *p, size_t pairs, cl_error *err)
   p->keys = keys;
   p->cap = cap;
   return CL_OK;
+}
+
+/* Start loading the slot where a pair with this row_hash goes. */
+static void pair_set_prefetch(const pair_set *p, const uint8_t row_hash[ROWID_LEN])
+{
+  uint32_t hash_hi;
+  memcpy(&hash_hi, row_hash + 4, sizeof(hash_hi));
+  if(p->cap)
+    __builtin_prefetch(&p->keys[pair_home(hash_hi, p->cap)]);
 }
 
 /* Adds the pair; *added is 0 when it was already there. */
@@ -934,6 +958,7 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
   uint64_t numbers[COLLATE_BATCH_MAX];
   collate_row rows[COLLATE_BATCH_MAX];
   collate_entry_outcome outcomes[COLLATE_BATCH_MAX];
+  uint8_t ids[COLLATE_BATCH_MAX][ROWID_LEN], row_hashes[COLLATE_BATCH_MAX][ROWID_LEN];
   int upload_done = 0;
   while(!status && !upload_done) {
     cl_status read_status = CL_OK;
@@ -971,16 +996,24 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
         break;
       }
     }
+    /* Every lookup below is a cache miss into a table of up to millions
+     * of slots: the whole batch's slots are requested before the first. */
+    for(size_t i = 0; !status && i < n; i++) {
+      if(outcomes[i].rejected)
+        continue;
+      rowid_from_cell(&rows[i].cells[t->col_id], ids[i]);
+      rowid_from_cell(&rows[i].cells[t->col_row_hash], row_hashes[i]);
+      unique_prefetch(unique, ids[i], row_hashes[i]);
+      pair_set_prefetch(&appended, row_hashes[i]);
+    }
     for(size_t i = 0; !status && i < n; i++) {
       collate_row *row = &rows[i];
+      const uint8_t *id = ids[i], *row_hash = row_hashes[i];
       result->coerced_nulls += outcomes[i].coerced_nulls;
       if(outcomes[i].rejected) {
         result->rejected_entries++;
         continue;
       }
-      uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
-      rowid_from_cell(&row->cells[t->col_id], id);
-      rowid_from_cell(&row->cells[t->col_row_hash], row_hash);
       long found = unique_find(unique, id);
       if(found >= 0)
         unique->entries[found].flags |= ENTRY_SEEN;
