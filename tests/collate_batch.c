@@ -9,6 +9,7 @@
 
 #include "collate/logtype.h"
 #include "json/json.h"
+#include "json_support.h"
 #include "unit.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -58,27 +59,6 @@ static const char *const app_entries[] = {
   "{}",
 };
 
-static json_arena *batch_arena(void)
-{
-  static json_arena *arena;
-  if(!arena)
-    arena = json_arena_create(0);
-  return arena;
-}
-
-static const json_value *parse(const char *text)
-{
-  json_limits limits;
-  json_value *value = NULL;
-  cl_error err = {0};
-  json_limits_default(&limits);
-  if(json_parse(text, strlen(text), &limits, batch_arena(), &value, &err)) {
-    unit_fail(__FILE__, __LINE__, "cannot parse %s: %s", text, err.message);
-    return NULL;
-  }
-  return value;
-}
-
 /* sms entries whose bodies span every md5 block count of the body_hash and
  * id pre-images. */
 static const json_value *sms_body_entry(size_t n)
@@ -90,7 +70,7 @@ static const json_value *sms_body_entry(size_t n)
   for(size_t i = 0; i < body; i++)
     text[at++] = (char)('a' + (n + i) % 26);
   snprintf(text + at, sizeof(text) - (size_t)at, "\", \"sms_address\": \"+254 7%02zu\"}", n % 100);
-  return parse(text);
+  return json_test_parse(text);
 }
 
 static int same_cell(const collate_cell *a, const collate_cell *b)
@@ -127,7 +107,7 @@ static void check_type(const char *name, const char *const *texts, size_t text_c
   if(!type || !batch_scratch || !one_scratch)
     goto done;
   for(size_t k = 0; k < text_count; k++)
-    pool[pool_count++] = parse(texts[k]);
+    pool[pool_count++] = json_test_parse(texts[k]);
   if(type->id == COLLATE_SMS_LOG)
     while(pool_count < COUNT(pool))
       pool[pool_count] = sms_body_entry(pool_count), pool_count++;
@@ -201,9 +181,9 @@ TEST(collate_batch_rejects_lone_surrogates_in_pre_images)
   CHECK(scratch != NULL);
   if(!scratch)
     return;
-  entries[0] = parse("{\"item_id\": 1, \"datetime\": 1}");
-  entries[1] = parse("{\"item_id\": 2, \"datetime\": 1, \"sms_address\": \"\\udc00\"}");
-  entries[2] = parse("{\"item_id\": 3, \"datetime\": 1}");
+  entries[0] = json_test_parse("{\"item_id\": 1, \"datetime\": 1}");
+  entries[1] = json_test_parse("{\"item_id\": 2, \"datetime\": 1, \"sms_address\": \"\\udc00\"}");
+  entries[2] = json_test_parse("{\"item_id\": 3, \"datetime\": 1}");
   CHECK_OK(collate_entries_to_rows(sms, 3, entries, 1, "d", scratch, rows, outcomes, &failed),
            NULL);
   CHECK_INT(outcomes[0].rejected, 0);
@@ -212,8 +192,8 @@ TEST(collate_batch_rejects_lone_surrogates_in_pre_images)
   CHECK_INT(outcomes[2].rejected, 0);
   CHECK_INT(rows[2].cells[sms->col_id].len, 32);
 
-  entries[0] = parse("{\"item_id\": 1, \"display_name\": \"\\udc00\"}");
-  entries[1] = parse("{\"item_id\": 2, \"display_name\": \"ok\"}");
+  entries[0] = json_test_parse("{\"item_id\": 1, \"display_name\": \"\\udc00\"}");
+  entries[1] = json_test_parse("{\"item_id\": 2, \"display_name\": \"ok\"}");
   CHECK_OK(collate_entries_to_rows(contacts, 2, entries, 1, "d", scratch, rows, outcomes,
                                    &failed),
            NULL);

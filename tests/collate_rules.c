@@ -10,31 +10,11 @@
 #include "core/digest.h"
 #include "core/utctime.h"
 #include "json/json.h"
+#include "json_support.h"
 #include "unit.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static json_arena *test_arena(void)
-{
-  static json_arena *arena;
-  if(!arena)
-    arena = json_arena_create(0);
-  return arena;
-}
-
-/* Parse a test document; lives until the next reset of the test arena. */
-static const json_value *parse(const char *text)
-{
-  json_limits limits;
-  json_value *value = NULL;
-  cl_error err = {0};
-  json_limits_default(&limits);
-  if(json_parse(text, strlen(text), &limits, test_arena(), &value, &err)) {
-    unit_fail(__FILE__, __LINE__, "cannot parse %s: %s", text, err.message);
-    return NULL;
-  }
-  return value;
-}
 
 /* A cell as text: NULL, decimal, True/False, Python str(datetime), bytes. */
 static const char *cell_text(const collate_type *type, const collate_row *row, const char *column)
@@ -68,7 +48,8 @@ static void to_row(const char *type_name, const char *entry, int64_t user, const
 {
   const collate_type *type = collate_type_find(type_name);
   CHECK(type != NULL);
-  CHECK_INT(collate_entry_to_row(type, parse(entry), user, device, scratch, row, outcome), CL_OK);
+  CHECK_INT(collate_entry_to_row(type, json_test_parse(entry), user, device, scratch, row,
+                                 outcome), CL_OK);
 }
 
 TEST(collate_types_are_found_by_name)
@@ -381,7 +362,7 @@ TEST(collate_entries_become_rows_field_by_field)
       unit_fail(__FILE__, __LINE__, "happy[%zu] row_hash %s differs from recomputed %s", k,
                 cell_text(type, &row, "row_hash"), hex);
     collate_scratch_reset(scratch);
-    json_arena_reset(test_arena());
+    json_arena_reset(json_test_arena());
   }
   collate_scratch_free(scratch);
 }
@@ -662,7 +643,7 @@ TEST(collate_parse_datetime_matches_python)
     pyval raw;
     int64_t micros = 0;
     char got[40];
-    pyval_from_json(parse(vectors[k].raw), &raw);
+    pyval_from_json(json_test_parse(vectors[k].raw), &raw);
     switch(pydatetime_parse(&raw, &micros)) {
     case PYDT_OK:
       utc_format_python(micros, got, sizeof(got));
@@ -718,7 +699,7 @@ TEST(collate_python_int_matches_python)
     pyval raw, result;
     pyint_status status;
     const char *got;
-    pyval_from_json(parse(vectors[k].raw), &raw);
+    pyval_from_json(json_test_parse(vectors[k].raw), &raw);
     buf_clear(&digits);
     buf_clear(&text);
     status = pyint(&raw, &digits, &result);
@@ -770,7 +751,7 @@ TEST(collate_python_str_and_repr_match_python)
   buf out = BUF_INIT;
   for(size_t k = 0; k < COUNT(vectors); k++) {
     pyval value;
-    pyval_from_json(parse(vectors[k].raw), &value);
+    pyval_from_json(json_test_parse(vectors[k].raw), &value);
     buf_clear(&out);
     CHECK_INT(pystr_append(&out, &value), CL_OK);
     if(strcmp(out.data, vectors[k].expected))

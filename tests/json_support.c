@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "unit.h"
+
 static cl_status json_test_source_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)
 {
   json_test_source *s = ctx;
@@ -59,3 +61,24 @@ cl_status json_test_stream_dumps(stream_source source, const json_limits *limits
   return status;
 }
 
+
+json_arena *json_test_arena(void)
+{
+  static json_arena *arena;
+  if(!arena)
+    arena = json_arena_create(0);
+  return arena;
+}
+
+const json_value *json_test_parse(const char *text)
+{
+  json_limits limits;
+  json_value *value = NULL;
+  cl_error err = {0};
+  json_limits_default(&limits);
+  if(json_parse(text, strlen(text), &limits, json_test_arena(), &value, &err)) {
+    unit_fail(__FILE__, __LINE__, "cannot parse %s: %s", text, err.message);
+    return NULL;
+  }
+  return value;
+}

@@ -1,7 +1,8 @@
 /*
- * json_support: what the JSON reader tests share (no tests of its own): a
- * source that hands out a document in chunks of a chosen size, and the
- * json.dumps of every element the streaming reader yields from a source.
+ * json_support: what tests of JSON input share (no tests of its own): a
+ * source that hands out a document in chunks of a chosen size, the
+ * json.dumps of every element the streaming reader yields from a source,
+ * and documents parsed for a test.
  */
 #ifndef COLLATOR_TESTS_JSON_SUPPORT_H
 #define COLLATOR_TESTS_JSON_SUPPORT_H
@@ -33,5 +34,13 @@ stream_source json_test_chunked(json_test_source *s, const void *data, size_t le
  * returned with its message in err. */
 cl_status json_test_stream_dumps(stream_source source, const json_limits *limits, buf *out,
                                  size_t *count, cl_error *err);
+
+/* The arena json_test_parse parses into; it lives for the whole run, and a
+ * test may reset it when it holds no parsed document any more. */
+json_arena *json_test_arena(void);
+
+/* text parsed with the default limits into json_test_arena(); NULL, with
+ * the failure recorded for the running test, when it does not parse. */
+const json_value *json_test_parse(const char *text);
 
 #endif

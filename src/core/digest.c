@@ -231,7 +231,8 @@ static void md5_many_in_lanes(digest_md5_lanes_fn fn, size_t lanes, size_t count
       if(ln->message == SIZE_MAX)
         continue;
       if(++ln->at < ln->blocks) {
-        blocks[l] = ln->at < ln->full ? ln->data + 64 * ln->at : ln->tail + 64 * (ln->at - ln->full);
+        blocks[l] = ln->at < ln->full ? ln->data + 64 * ln->at
+                                      : ln->tail + 64 * (ln->at - ln->full);
         continue;
       }
       for(size_t r = 0; r < 4; r++)
