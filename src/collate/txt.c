@@ -111,6 +111,11 @@ struct collate_txt {
   char *device_id;
   size_t device_len;
   int columns[TXT_MAX_FIELDS];
+  /* ", \"key\": " of each field, so that a field costs one append before
+   * its value (the first field skips the ", "): four calls per field were
+   * a measurable part of rendering an sms row. */
+  char field_prefix[TXT_MAX_FIELDS][32];
+  size_t field_prefix_len[TXT_MAX_FIELDS];
   int col_item, col_ms;
   uint32_t seq;
   txt_id_slot *ids;
@@ -147,8 +152,17 @@ collate_txt *collate_txt_create(const collate_type *type, const char *device_id)
     return NULL;
   }
   memcpy(txt->device_id, device_id, txt->device_len + 1);
-  for(size_t f = 0; f < txt->spec->field_count; f++)
+  for(size_t f = 0; f < txt->spec->field_count; f++) {
     txt->columns[f] = collate_type_column(type, txt->spec->fields[f].key);
+    /* The keys are plain ASCII names: json.dumps writes them as they are. */
+    int n = snprintf(txt->field_prefix[f], sizeof(txt->field_prefix[f]), ", \"%s\": ",
+                     txt->spec->fields[f].key);
+    if(n < 0 || (size_t)n >= sizeof(txt->field_prefix[f])) {
+      collate_txt_free(txt);
+      return NULL;
+    }
+    txt->field_prefix_len[f] = (size_t)n;
+  }
   txt->col_item = txt->spec->item_column ? collate_type_column(type, txt->spec->item_column) : -1;
   txt->col_ms = txt->spec->ms_column ? collate_type_column(type, txt->spec->ms_column) : -1;
   buf_init(&txt->object, 0);
@@ -696,13 +710,9 @@ cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error
     const collate_cell *cell = &row->cells[column];
     if((field->flags & TF_OMIT_NULL) && cell->type == COLLATE_CELL_NULL)
       continue;
-    if(!first)
-      buf_append(&txt->object, ", ", 2);
+    size_t skip = first ? 2 : 0;
     first = 0;
-    /* The keys are plain ASCII names: json.dumps writes them as they are. */
-    buf_putc(&txt->object, '"');
-    buf_append(&txt->object, field->key, strlen(field->key));
-    buf_append(&txt->object, "\": ", 3);
+    buf_append(&txt->object, txt->field_prefix[f] + skip, txt->field_prefix_len[f] - skip);
     status = render_value(txt, field, column, cell, &txt->object);
     if(status)
       return cl_fail(err, status, "txt: rendering %s failed", field->key);
