@@ -298,3 +298,39 @@ TEST(collate_output_encoder_failure_stores_nothing)
   buf_free(&json);
   store_free(s);
 }
+
+/* A current of more than 32 row groups (one per upload here) has its txt
+ * read back one row group ahead on the encoder thread: the same bytes as
+ * one thread reading them in turn. */
+TEST(collate_output_txt_read_ahead_same_bytes)
+{
+  enum { UPLOADS = 36, ROWS = 40, USER = 7300 };
+  store *stores[2] = {NULL, NULL};
+  cl_error err = {0};
+  char upload[256], current[256], txt[256];
+  store_precondition always = {STORE_ALWAYS, NULL};
+  for(int i = 0; i < 2; i++)
+    CHECK_OK(store_open(unit_temp_dir(), &stores[i], &err), &err);
+  if(!stores[0] || !stores[1])
+    goto done;
+  key_of(current, sizeof(current), USER_CURRENT, USER, NULL);
+  key_of(txt, sizeof(txt), USER_TXT, USER, NULL);
+  for(int u = 0; u < UPLOADS; u++) {
+    buf json = BUF_INIT;
+    sms_upload(&json, 0, (u + 1) * ROWS, 30); /* the rows before, and ROWS new ones */
+    snprintf(upload, sizeof(upload), USER_UPLOAD, USER, u);
+    for(unsigned t = 0; t < 2; t++) {
+      collate_result r;
+      CHECK_OK(store_put(stores[t], upload, json.data, json.len, &always, NULL, &err), &err);
+      CHECK_OK(collate_with(stores[t], upload, "2026-01-02T00:00:00Z", t + 1, &r, &err), &err);
+      CHECK_INT(r.new_rows, ROWS);
+    }
+    buf_free(&json);
+  }
+  CHECK_INT(rows_of(stores[1], current), UPLOADS * ROWS);
+  check_same_object(stores[0], stores[1], current);
+  check_same_object(stores[0], stores[1], txt);
+done:
+  for(int i = 0; i < 2; i++)
+    store_free(stores[i]);
+}

@@ -1165,6 +1165,12 @@ static cl_status build_current(engine *e, history_file *current, history_file *s
   return status;
 }
 
+/* Row groups a new current needs before its txt decodes one ahead: ~5 MB
+ * more at the peak (a second decoded group), which a 10 MB upload onto a
+ * 100k-row history (14 groups, read back in ~0.1 s) cannot afford under
+ * its 32 MB and a 1M-row one (~100 groups, ~15% faster) can. */
+#define TXT_READ_AHEAD_GROUPS 32
+
 /* One row group of a history decoded into a batch; runs in either thread. */
 typedef struct group_read {
   history_file *file;
@@ -1209,13 +1215,16 @@ static cl_status txt_add_current(engine *e, collate_txt *txt, output_file *writt
   size_t groups = status ? 0 : history_row_group_count(&current);
   uint32_t columns = collate_txt_columns(txt);
   /* Row group k + 1 is decoded on the encoder thread while row group k's
-   * rows go into the txt here (the decoding is ~35% of the work). */
-  worker *reader = groups > 1 ? encoder_thread_get(&e->encoder) : NULL;
+   * rows go into the txt here (the decoding is ~35% of the work), once the
+   * history is long enough for that to pay for a second decoded group. */
+  worker *reader = groups >= TXT_READ_AHEAD_GROUPS ? encoder_thread_get(&e->encoder) : NULL;
   group_read reads[2] = {{&current, 0, columns, &batches[0]}, {&current, 0, columns, &batches[1]}};
   if(!status && groups)
     status = group_read_run(&reads[0], err);
   for(size_t rg = 0; rg < groups && !status; rg++) {
-    group_read *next = &reads[(rg + 1) & 1];
+    /* Without the thread one batch is reused: group k is done with when
+     * group k + 1 is read into it. */
+    group_read *now = &reads[reader ? rg & 1 : 0], *next = &reads[reader ? (rg + 1) & 1 : 0];
     int reading = 0;
     if(rg + 1 < groups) {
       next->row_group = rg + 1;
@@ -1224,7 +1233,7 @@ static cl_status txt_add_current(engine *e, collate_txt *txt, output_file *writt
         reading = !status;
       }
     }
-    history_batch *batch = reads[rg & 1].batch;
+    history_batch *batch = now->batch;
     for(size_t r = 0; !status && r < batch->count; r++) {
       collate_row row;
       history_row(batch, r, &row);
