@@ -334,3 +334,36 @@ done:
   for(int i = 0; i < 2; i++)
     store_free(stores[i]);
 }
+
+/* COLLATOR_THREADS: 1 or 2; anything else is a usage error naming it. */
+TEST(collate_output_threads_from_the_environment)
+{
+  static const struct {
+    const char *value;
+    cl_status status;
+    unsigned threads;
+  } vectors[] = {
+    {"1", CL_OK, 1}, {"2", CL_OK, 2}, {"3", CL_ERR_USAGE, 0},
+    {"0", CL_ERR_USAGE, 0}, {"two", CL_ERR_USAGE, 0},
+  };
+  char *saved = getenv("COLLATOR_THREADS") ? strdup(getenv("COLLATOR_THREADS")) : NULL;
+  for(size_t v = 0; v < sizeof(vectors) / sizeof(vectors[0]); v++) {
+    collate_options options;
+    cl_error err = {0};
+    setenv("COLLATOR_THREADS", vectors[v].value, 1);
+    CHECK_STATUS(collate_options_from_env(&options, &err), vectors[v].status);
+    if(vectors[v].status == CL_OK)
+      CHECK_INT(options.threads, vectors[v].threads);
+    else if(!strstr(err.message, "COLLATOR_THREADS="))
+      unit_fail(__FILE__, __LINE__, "%s: message does not name the variable: %s",
+                vectors[v].value, err.message);
+  }
+  unsetenv("COLLATOR_THREADS");
+  collate_options options;
+  cl_error err = {0};
+  CHECK_OK(collate_options_from_env(&options, &err), &err);
+  CHECK(options.threads == 1 || options.threads == 2);
+  if(saved)
+    setenv("COLLATOR_THREADS", saved, 1);
+  free(saved);
+}

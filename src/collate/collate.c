@@ -1596,7 +1596,7 @@ cl_status collate_options_from_env(collate_options *options, cl_error *err)
   status = env_u64("COLLATOR_THREADS", worker_available_cpus() >= 2 ? 2 : 1, &v, err);
   if(status)
     return status;
-  if(v > 2)
+  if(v < 1 || v > 2)
     return cl_fail(err, CL_ERR_USAGE, "COLLATOR_THREADS=%" PRIu64 ": expected 1 or 2", v);
   options->threads = (unsigned)v;
 
