@@ -29,13 +29,13 @@ struct collate_scratch {
    * of hint_type (-1: none): an upload's entries repeat one key order. */
   int hint_type;
   signed char key_hint[KEY_HINTS];
-  buf join;   /* the pre-image of one id or row_hash */
   buf text;   /* one derived string while it is built */
   buf digits; /* int() results that do not fit int64 */
   /* collate_entries_to_rows: each entry's values while the batch's md5s
-   * wait to be computed together (allocated by the first batch), and the
-   * batch's pre-images one after another in joins. */
+   * wait to be computed together (allocated by the first batch). */
   struct entry_work *work;
+  /* The pre-images of a batch's ids or row_hashes one after another, or
+   * of the one row_hash collate_row_hash computes. */
   buf joins;
 };
 
@@ -45,7 +45,6 @@ collate_scratch *collate_scratch_create(void)
   if(!scratch)
     return NULL;
   scratch->hint_type = -1;
-  buf_init(&scratch->join, 0);
   buf_init(&scratch->text, 0);
   buf_init(&scratch->digits, 0);
   buf_init(&scratch->joins, 0);
@@ -67,7 +66,6 @@ void collate_scratch_free(collate_scratch *scratch)
     next = c->next;
     free(c);
   }
-  buf_free(&scratch->join);
   buf_free(&scratch->text);
   buf_free(&scratch->digits);
   buf_free(&scratch->joins);
@@ -1015,13 +1013,13 @@ cl_status collate_row_hash(const collate_type *type, const collate_row *row,
 
   for(size_t c = 0; c < type->column_count; c++)
     pyval_from_cell(type->columns[c].kind, &row->cells[c], &values[c]);
-  buf_clear(&scratch->join);
-  status = join_fields(&scratch->join, def->hash_fields, def->hash_count, values);
+  buf_clear(&scratch->joins);
+  status = join_fields(&scratch->joins, def->hash_fields, def->hash_count, values);
   if(status)
     return status;
   /* Only a row built by hand can hold a lone surrogate: its bytes are
    * hashed as they are. */
-  digest_md5_hex(scratch->join.data ? scratch->join.data : "", scratch->join.len, hex);
+  digest_md5_hex(scratch->joins.data ? scratch->joins.data : "", scratch->joins.len, hex);
   return CL_OK;
 }
 
