@@ -379,10 +379,8 @@ typedef struct row_buffer {
   encoder_thread *encoder;
 } row_buffer;
 
-static cl_status row_slot_init(row_slot *slot, const row_buffer *rb, parquet_writer *writer,
-                               cl_error *err)
+static cl_status row_slot_init(row_slot *slot, const row_buffer *rb, cl_error *err)
 {
-  slot->writer = writer;
   slot->scratch = collate_scratch_create();
   if(!slot->scratch)
     return cl_fail(err, CL_ERR_NOMEM, "row buffer: out of memory");
@@ -429,8 +427,8 @@ static cl_status row_buffer_init(row_buffer *rb, const collate_type *type,
   rb->schema = schema;
   rb->encoder = encoder;
   rb->filling = &rb->slots[0];
-  rb->slots[1].writer = writer;
-  return row_slot_init(&rb->slots[0], rb, writer, err);
+  rb->slots[0].writer = rb->slots[1].writer = writer;
+  return row_slot_init(&rb->slots[0], rb, err);
 }
 
 /* Wait for the group on the encoder, if any: the writer is then ours. */
@@ -475,7 +473,7 @@ static cl_status row_buffer_hand_off(row_buffer *rb, cl_error *err)
   if(!encoder_thread_get(rb->encoder))
     return row_slot_write(rb->filling, err);
   if(!next->scratch) {
-    cl_status status = row_slot_init(next, rb, next->writer, err);
+    cl_status status = row_slot_init(next, rb, err);
     if(status)
       return status;
   }
