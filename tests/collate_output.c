@@ -179,6 +179,27 @@ TEST(collate_output_same_rows_in_memory_and_spilled)
   }
 }
 
+/* Set (or, for NULL, unset) an environment variable; returns what it was
+ * (a copy, or NULL when it was unset) for env_restore, which frees it. */
+static char *env_replace(const char *name, const char *value)
+{
+  char *saved = getenv(name) ? strdup(getenv(name)) : NULL;
+  if(value)
+    setenv(name, value, 1);
+  else
+    unsetenv(name);
+  return saved;
+}
+
+static void env_restore(const char *name, char *saved)
+{
+  if(saved)
+    setenv(name, saved, 1);
+  else
+    unsetenv(name);
+  free(saved);
+}
+
 /* Bytes of the object at key; "" when there is none. */
 static void object_of(store *s, const char *key, buf *out)
 {
@@ -275,14 +296,9 @@ TEST(collate_output_encoder_failure_stores_nothing)
   sms_upload(&json, 0, ROWS, 300);
   CHECK_OK(store_put(s, upload, json.data, json.len, &always, NULL, &err), &err);
 
-  char *saved = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
-  setenv("TMPDIR", "/nonexistent-collator-tmp", 1);
+  char *saved = env_replace("TMPDIR", "/nonexistent-collator-tmp");
   CHECK_STATUS(collate_with(s, upload, "2026-01-02T00:00:00Z", 2, &r, &err), CL_ERR_IO);
-  if(saved)
-    setenv("TMPDIR", saved, 1);
-  else
-    unsetenv("TMPDIR");
-  free(saved);
+  env_restore("TMPDIR", saved);
   if(!strstr(err.message, "temp file in /nonexistent-collator-tmp"))
     unit_fail(__FILE__, __LINE__, "unexpected message: %s", err.message);
   CHECK_INT(r.outcome, COLLATE_FAILED);
@@ -346,7 +362,7 @@ TEST(collate_output_threads_from_the_environment)
     {"1", CL_OK, 1}, {"2", CL_OK, 2}, {"3", CL_ERR_USAGE, 0},
     {"0", CL_ERR_USAGE, 0}, {"two", CL_ERR_USAGE, 0},
   };
-  char *saved = getenv("COLLATOR_THREADS") ? strdup(getenv("COLLATOR_THREADS")) : NULL;
+  char *saved = env_replace("COLLATOR_THREADS", NULL);
   for(size_t v = 0; v < sizeof(vectors) / sizeof(vectors[0]); v++) {
     collate_options options;
     cl_error err = {0};
@@ -363,7 +379,5 @@ TEST(collate_output_threads_from_the_environment)
   cl_error err = {0};
   CHECK_OK(collate_options_from_env(&options, &err), &err);
   CHECK(options.threads == 1 || options.threads == 2);
-  if(saved)
-    setenv("COLLATOR_THREADS", saved, 1);
-  free(saved);
+  env_restore("COLLATOR_THREADS", saved);
 }

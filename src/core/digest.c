@@ -175,7 +175,6 @@ void digest_md5_raw(const void *data, size_t len, unsigned char raw[DIGEST_MD5_L
 
 /* ---- several messages side by side (digest_lanes.h) ---- */
 
-
 /* One lane's message: its full blocks are read in place, the rest from
  * tail. message is SIZE_MAX once the lane has nothing left to hash. */
 typedef struct md5_lane {
