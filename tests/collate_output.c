@@ -276,6 +276,43 @@ done:
     store_free(stores[i]);
 }
 
+/* A first upload of several row groups: while the encoder thread encodes
+ * one group, the parsing thread may add the next group's first rows to the
+ * txt, and the encoder the rest. Whichever thread adds which rows, each
+ * run gives the bytes of one thread. */
+TEST(collate_output_txt_shared_by_two_threads_same_bytes)
+{
+  enum { ROWS = 40000, RUNS = 3, USER = 7400 };
+  store *stores[1 + RUNS] = {NULL};
+  cl_error err = {0};
+  char upload[256], current[256], diff[256], txt[256];
+  buf json = BUF_INIT;
+  store_precondition always = {STORE_ALWAYS, NULL};
+  key_of(current, sizeof(current), USER_CURRENT, USER, NULL);
+  key_of(diff, sizeof(diff), USER_DIFF, USER, "2026-01-02");
+  key_of(txt, sizeof(txt), USER_TXT, USER, NULL);
+  snprintf(upload, sizeof(upload), USER_UPLOAD, USER, 1);
+  sms_upload(&json, 0, ROWS, 300); /* ~7,500 rows per row group */
+  for(int i = 0; i <= RUNS; i++) {
+    collate_result r;
+    CHECK_OK(store_open(unit_temp_dir(), &stores[i], &err), &err);
+    if(!stores[i])
+      goto done;
+    CHECK_OK(store_put(stores[i], upload, json.data, json.len, &always, NULL, &err), &err);
+    CHECK_OK(collate_with(stores[i], upload, "2026-01-02T00:00:00Z", i ? 2 : 1, &r, &err), &err);
+    CHECK_INT(r.new_rows, ROWS);
+  }
+  for(int i = 1; i <= RUNS; i++) {
+    check_same_object(stores[0], stores[i], txt);
+    check_same_object(stores[0], stores[i], current);
+    check_same_object(stores[0], stores[i], diff);
+  }
+done:
+  buf_free(&json);
+  for(int i = 0; i <= RUNS; i++)
+    store_free(stores[i]);
+}
+
 /* A failure on the encoder thread (here: no temp file for the spool) fails
  * the round with its message, and nothing is stored; the retry succeeds. */
 TEST(collate_output_encoder_failure_stores_nothing)

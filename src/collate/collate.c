@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,13 @@ static worker *encoder_thread_get(encoder_thread *encoder)
   return encoder->thread;
 }
 
+/* Rows the parsing thread adds to the txt between two looks at whether the
+ * encoder is still busy (~0.15 ms of work). */
+#define TXT_ROWS_PER_TURN 256
+
+/* How far the encoder thread is with a slot handed to it. */
+enum { SLOT_QUEUED, SLOT_TXT_ADDED, SLOT_WRITTEN };
+
 /* A row group being filled, or being encoded on the encoder thread. */
 typedef struct row_slot {
   history_rows group;
@@ -363,11 +371,14 @@ typedef struct row_slot {
   size_t count, bytes;
   parquet_writer *writer;
   collate_txt *txt;         /* borrowed: also gets every row written, or NULL */
+  size_t txt_rows;          /* the first rows, already in txt (some added before the hand-over) */
+  atomic_int stage;         /* SLOT_*, set by the thread that writes the slot */
 } row_slot;
 
 /* With an encoder, a full row group is encoded, compressed and written on
  * that thread while the next one fills: the two halves of the work take
- * about the same time on an SMS upload. Without one (a single CPU, or
+ * about the same time on an SMS upload once the parsing thread takes a
+ * share of the txt (row_buffer_hand_off). Without one (a single CPU, or
  * COLLATOR_THREADS=1), or until a first group fills, everything happens in
  * the caller's thread; the bytes written are the same either way. */
 typedef struct row_buffer {
@@ -394,27 +405,39 @@ static void row_slot_free(row_slot *slot)
   slot->scratch = NULL;
 }
 
+/* Add the slot's rows up to row `end` to the txt, each once. The txt
+ * takes rows in order, one thread at a time: see row_buffer_hand_off. */
+static cl_status row_slot_add_txt(row_slot *slot, size_t end, cl_error *err)
+{
+  if(!slot->txt)
+    return CL_OK;
+  uint32_t columns = collate_txt_columns(slot->txt);
+  for(; slot->txt_rows < end && slot->txt_rows < slot->count; slot->txt_rows++) {
+    collate_row row;
+    history_rows_get(&slot->group, slot->txt_rows, columns, &row);
+    cl_status status = collate_txt_add_row(slot->txt, &row, err);
+    if(status)
+      return status;
+  }
+  return CL_OK;
+}
+
 /* Encode the slot's rows as one row group (and add them to the txt); the
  * slot is then empty. Runs in either thread. */
 static cl_status row_slot_write(void *ctx, cl_error *err)
 {
   row_slot *slot = ctx;
-  cl_status status = CL_OK;
-  if(slot->txt) {
-    uint32_t columns = collate_txt_columns(slot->txt);
-    for(size_t r = 0; r < slot->count && !status; r++) {
-      collate_row row;
-      history_rows_get(&slot->group, r, columns, &row);
-      status = collate_txt_add_row(slot->txt, &row, err);
-    }
-    if(status)
-      return status;
-  }
+  cl_status status = row_slot_add_txt(slot, slot->count, err);
+  if(status)
+    return status;
+  atomic_store_explicit(&slot->stage, SLOT_TXT_ADDED, memory_order_release);
   status = history_rows_write(&slot->group, slot->writer, err);
   if(status)
     return status;
   slot->count = slot->bytes = 0;
+  slot->txt_rows = 0;
   collate_scratch_reset(slot->scratch);
+  atomic_store_explicit(&slot->stage, SLOT_WRITTEN, memory_order_release);
   return CL_OK;
 }
 
@@ -441,7 +464,7 @@ static cl_status row_buffer_wait(row_buffer *rb, cl_error *err)
 }
 
 /* Every row written from now on is also added to txt, in the same order
- * (on the encoder, where the txt's work overlaps the parsing). */
+ * (mostly on the encoder, where the txt's work overlaps the parsing). */
 static void row_buffer_feed_txt(row_buffer *rb, collate_txt *txt)
 {
   rb->slots[0].txt = rb->slots[1].txt = txt;
@@ -477,6 +500,20 @@ static cl_status row_buffer_hand_off(row_buffer *rb, cl_error *err)
     if(status)
       return status;
   }
+  /* The encoder is the busier thread of a first upload (Parquet encoding
+   * and snappy, and the txt's rows). While it encodes the last group, its
+   * rows already in the txt, this thread, which would only wait, adds this
+   * group's rows to the txt, a few at a time; the encoder adds the rest.
+   * The txt gets every row in order, from one thread at a time, and the
+   * two threads stay busy: the whole txt here made this one the busier. */
+  row_slot *full = rb->filling;
+  while(rb->encoding && full->txt && full->txt_rows < full->count &&
+        atomic_load_explicit(&rb->encoding->stage, memory_order_acquire) == SLOT_TXT_ADDED) {
+    cl_status status = row_slot_add_txt(full, full->txt_rows + TXT_ROWS_PER_TURN, err);
+    if(status)
+      return status;
+  }
+  atomic_store_explicit(&full->stage, SLOT_QUEUED, memory_order_relaxed);
   /* Waits for `next`, the group handed over last time, to be written. */
   cl_status status = worker_submit(rb->encoder->thread, row_slot_write, rb->filling, err);
   if(status) {
