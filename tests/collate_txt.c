@@ -12,6 +12,10 @@
 
 enum { ROW_DELETED = 1, ROW_WITHOUT_ID = 2 };
 
+/* When set, add_entry renders its row into this batch instead of adding it
+ * (the test adds the batch to the txt when it chooses). */
+static collate_txt_batch *rendering;
+
 /* Adds one history row to txt: entry as device uploaded it, collated at
  * ts_updated (as its deletion marker with ROW_DELETED; with its id nulled,
  * like a row another writer made, with ROW_WITHOUT_ID), the sms clamp
@@ -38,7 +42,10 @@ static void add_entry(collate_txt *txt, const collate_type *type, const char *de
   collate_row_clamp_future(type, &row);
   if(flags & ROW_WITHOUT_ID)
     row.cells[type->col_id].type = COLLATE_CELL_NULL;
-  CHECK_OK(collate_txt_add_row(txt, &row, &err), &err);
+  if(rendering)
+    CHECK_OK(collate_txt_batch_render(txt, rendering, &row, &err), &err);
+  else
+    CHECK_OK(collate_txt_add_row(txt, &row, &err), &err);
   memset(&row, 0x5a, sizeof(row));
   collate_scratch_free(scratch);
   json_arena_free(arena);
@@ -145,30 +152,42 @@ static const struct {
    "\"thread_id\": 32}]"},
 };
 
+/* Rows added one by one (batch 0), or rendered into a batch that is added
+ * every `batch` rows: the same text. */
 TEST(collate_txt_renders_like_the_legacy)
 {
   buf out = BUF_INIT;
-  for(size_t k = 0; k < COUNT(scenarios); k++) {
-    const collate_type *type = collate_type_find(scenarios[k].type);
-    collate_txt *txt = collate_txt_create(type, scenarios[k].device);
-    cl_error err = {0};
-    CHECK(txt != NULL);
-    if(!txt)
-      continue;
-    for(size_t s = 0; s < MAX_STEPS && scenarios[k].history[s].entry; s++) {
-      const step *st = &scenarios[k].history[s];
-      add_entry(txt, type, st->device, st->entry, INT64_C(1700000000000000) + (int64_t)s,
-                st->deleted ? ROW_DELETED : 0);
+  for(size_t batch = 0; batch <= 3; batch++)
+    for(size_t k = 0; k < COUNT(scenarios); k++) {
+      const collate_type *type = collate_type_find(scenarios[k].type);
+      collate_txt *txt = collate_txt_create(type, scenarios[k].device);
+      cl_error err = {0};
+      rendering = batch ? collate_txt_batch_create() : NULL;
+      CHECK(txt != NULL && (!batch || rendering));
+      if(!txt || (batch && !rendering))
+        continue;
+      size_t s = 0;
+      for(; s < MAX_STEPS && scenarios[k].history[s].entry; s++) {
+        const step *st = &scenarios[k].history[s];
+        add_entry(txt, type, st->device, st->entry, INT64_C(1700000000000000) + (int64_t)s,
+                  st->deleted ? ROW_DELETED : 0);
+        if(rendering && (s + 1) % batch == 0)
+          CHECK_OK(collate_txt_add_batch(txt, rendering, &err), &err);
+      }
+      if(rendering)
+        CHECK_OK(collate_txt_add_batch(txt, rendering, &err), &err);
+      buf_clear(&out);
+      CHECK_OK(collate_txt_finish(txt, &out, &err), &err);
+      if(strcmp(out.data, scenarios[k].expected))
+        unit_fail(__FILE__, __LINE__, "%s, batch %zu:\n  got      %s\n  expected %s",
+                  scenarios[k].name, batch, out.data, scenarios[k].expected);
+      collate_txt_batch_free(rendering);
+      rendering = NULL;
+      collate_txt_free(txt);
     }
-    buf_clear(&out);
-    CHECK_OK(collate_txt_finish(txt, &out, &err), &err);
-    if(strcmp(out.data, scenarios[k].expected))
-      unit_fail(__FILE__, __LINE__, "%s:\n  got      %s\n  expected %s", scenarios[k].name,
-                out.data, scenarios[k].expected);
-    collate_txt_free(txt);
-  }
   buf_free(&out);
   collate_txt_free(NULL);
+  collate_txt_batch_free(NULL);
 }
 
 TEST(collate_txt_uses_the_clamped_sms_datetime)
@@ -216,6 +235,7 @@ TEST(collate_txt_many_rows_keep_the_latest_version)
 static void add_sms_rows(collate_txt *txt, const collate_type *sms, size_t count)
 {
   uint32_t seed = 12345;
+  cl_error err = {0};
   for(size_t k = 0; k < count; k++) {
     char text[200];
     seed = seed * 1103515245u + 12345u;
@@ -227,6 +247,8 @@ static void add_sms_rows(collate_txt *txt, const collate_type *sms, size_t count
              r % 50, ms, r % 7, r % 3);
     add_entry(txt, sms, r % 3 ? "d1" : "d2", text, INT64_C(1700000000000000) + (int64_t)k * 1000,
               r % 97 == 0 ? ROW_WITHOUT_ID : 0);
+    if(rendering && (k % 64 == 63 || k + 1 == count))
+      CHECK_OK(collate_txt_add_batch(txt, rendering, &err), &err);
   }
 }
 
@@ -241,16 +263,21 @@ TEST(collate_txt_spilled_runs_merge_to_the_same_text)
   CHECK_OK(collate_txt_finish(txt, &in_memory, &err), &err);
   collate_txt_free(txt);
   CHECK(in_memory.len > 1000);
-  for(size_t k = 0; k < COUNT(run_bytes); k++) {
+  /* Odd k: the rows rendered in batches of 64 before they are added. */
+  for(size_t k = 0; k < 2 * COUNT(run_bytes); k++) {
     txt = collate_txt_create(sms, "d1");
-    collate_txt_set_run_bytes(txt, run_bytes[k]);
+    collate_txt_set_run_bytes(txt, run_bytes[k / 2]);
     collate_txt_reserve(txt, 3000);
+    rendering = k % 2 ? collate_txt_batch_create() : NULL;
     add_sms_rows(txt, sms, 3000);
+    collate_txt_batch_free(rendering);
+    rendering = NULL;
     buf_clear(&spilled);
     CHECK_OK(collate_txt_finish(txt, &spilled, &err), &err);
     if(spilled.len != in_memory.len || memcmp(spilled.data, in_memory.data, spilled.len))
-      unit_fail(__FILE__, __LINE__, "runs of %zu bytes: %zu bytes of text, %zu in memory",
-                run_bytes[k], spilled.len, in_memory.len);
+      unit_fail(__FILE__, __LINE__, "runs of %zu bytes%s: %zu bytes of text, %zu in memory",
+                run_bytes[k / 2], k % 2 ? ", rendered in batches" : "", spilled.len,
+                in_memory.len);
     collate_txt_free(txt);
   }
   buf_free(&in_memory);

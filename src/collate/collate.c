@@ -357,8 +357,8 @@ static worker *encoder_thread_get(encoder_thread *encoder)
   return encoder->thread;
 }
 
-/* Rows the parsing thread adds to the txt between two looks at whether the
- * encoder is still busy (~0.15 ms of work). */
+/* Rows one thread adds to (or renders for) the txt between two looks at
+ * whether the other thread still needs it to (~0.15 ms of work). */
 #define TXT_ROWS_PER_TURN 256
 
 /* How far the encoder thread is with a slot handed to it. */
@@ -1201,23 +1201,52 @@ static cl_status build_current(engine *e, history_file *current, history_file *s
 }
 
 /* Row groups a new current needs before its txt decodes one ahead: ~5 MB
- * more at the peak (a second decoded group), which a 10 MB upload onto a
+ * more at the peak (a second decoded group, rendered rows), which a 10 MB upload onto a
  * 100k-row history (14 groups, read back in ~0.1 s) cannot afford under
  * its 32 MB and a 1M-row one (~100 groups, ~15% faster) can. */
 #define TXT_READ_AHEAD_GROUPS 32
 
-/* One row group of a history decoded into a batch; runs in either thread. */
+/* One row group of a history decoded into a batch; then, when `rendered`
+ * is set, its first rows rendered for txt into it until `stop` is set
+ * (looked at every TXT_ROWS_PER_TURN rows). Runs in either thread. */
 typedef struct group_read {
   history_file *file;
   size_t row_group;
   uint32_t columns;
-  history_batch *batch;
+  history_batch batch;
+  const collate_txt *txt;
+  collate_txt_batch *rendered;
+  size_t rendered_rows;
+  atomic_int stop;
 } group_read;
 
 static cl_status group_read_run(void *ctx, cl_error *err)
 {
   group_read *g = ctx;
-  return history_read_group(g->file, g->row_group, g->columns, g->batch, err);
+  cl_status status = history_read_group(g->file, g->row_group, g->columns, &g->batch, err);
+  g->rendered_rows = 0;
+  for(size_t r = 0; !status && g->rendered && r < g->batch.count; r++) {
+    if(r % TXT_ROWS_PER_TURN == 0 && atomic_load_explicit(&g->stop, memory_order_relaxed))
+      break;
+    collate_row row;
+    history_row(&g->batch, r, &row);
+    status = collate_txt_batch_render(g->txt, g->rendered, &row, err);
+    g->rendered_rows = r + 1;
+  }
+  return status;
+}
+
+/* Rows r.. of a decoded group into txt, each rendered and added here. */
+static cl_status txt_add_rows(collate_txt *txt, history_batch *batch, size_t r,
+                              cl_error *err)
+{
+  cl_status status = CL_OK;
+  for(; r < batch->count && !status; r++) {
+    collate_row row;
+    history_row(batch, r, &row);
+    status = collate_txt_add_row(txt, &row, err);
+  }
+  return status;
 }
 
 /* Every row of the new current into txt, read back from written. */
@@ -1225,9 +1254,8 @@ static cl_status txt_add_current(engine *e, collate_txt *txt, output_file *writt
                                  cl_error *err)
 {
   history_file current;
-  history_batch batches[2];
-  history_batch_init(&batches[0]);
-  history_batch_init(&batches[1]);
+  group_read reads[2];
+  memset(reads, 0, sizeof(reads));
   memset(&current, 0, sizeof(current));
   current.fd = -1;
   cl_status status = CL_OK;
@@ -1249,40 +1277,55 @@ static cl_status txt_add_current(engine *e, collate_txt *txt, output_file *writt
     collate_txt_reserve(txt, history_row_count(&current));
   size_t groups = status ? 0 : history_row_group_count(&current);
   uint32_t columns = collate_txt_columns(txt);
-  /* Row group k + 1 is decoded on the encoder thread while row group k's
-   * rows go into the txt here (the decoding is ~35% of the work), once the
-   * history is long enough for that to pay for a second decoded group. */
+  /* Once the history is long enough for a second decoded group and two
+   * groups' rendered rows to pay (TXT_READ_AHEAD_GROUPS), row group k + 1
+   * is decoded on the encoder thread and its first rows rendered there,
+   * while this thread adds row group k to the txt: the rows rendered there,
+   * then the rest, rendered here. When this thread is done with group k,
+   * the encoder stops rendering: the rendering (~60% of the work with the
+   * decoding) is shared as the two threads' speeds allow. */
   worker *reader = groups >= TXT_READ_AHEAD_GROUPS ? encoder_thread_get(&e->encoder) : NULL;
-  group_read reads[2] = {{&current, 0, columns, &batches[0]}, {&current, 0, columns, &batches[1]}};
+  for(int i = 0; i < 2; i++) {
+    reads[i].file = &current;
+    reads[i].columns = columns;
+    reads[i].txt = txt;
+    history_batch_init(&reads[i].batch);
+    if(reader && !status && !(reads[i].rendered = collate_txt_batch_create()))
+      status = cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+  }
+  /* The first group renders nothing ahead: there is nothing to overlap. */
+  atomic_store_explicit(&reads[0].stop, 1, memory_order_relaxed);
   if(!status && groups)
     status = group_read_run(&reads[0], err);
   for(size_t rg = 0; rg < groups && !status; rg++) {
-    /* Without the thread one batch is reused: group k is done with when
+    /* Without the thread one group_read serves: group k is done with when
      * group k + 1 is read into it. */
     group_read *now = &reads[reader ? rg & 1 : 0], *next = &reads[reader ? (rg + 1) & 1 : 0];
     int reading = 0;
-    if(rg + 1 < groups) {
+    if(reader && rg + 1 < groups) {
       next->row_group = rg + 1;
-      if(reader) {
-        status = worker_submit(reader, group_read_run, next, err);
-        reading = !status;
-      }
+      atomic_store_explicit(&next->stop, 0, memory_order_relaxed);
+      status = worker_submit(reader, group_read_run, next, err);
+      reading = !status;
     }
-    history_batch *batch = now->batch;
-    for(size_t r = 0; !status && r < batch->count; r++) {
-      collate_row row;
-      history_row(batch, r, &row);
-      status = collate_txt_add_row(txt, &row, err);
-    }
+    if(!status && now->rendered)
+      status = collate_txt_add_batch(txt, now->rendered, err);
+    if(!status)
+      status = txt_add_rows(txt, &now->batch, now->rendered_rows, err);
     if(reading) {
+      atomic_store_explicit(&next->stop, 1, memory_order_relaxed);
       cl_status read = worker_wait(reader, status ? NULL : err);
       if(!status)
         status = read;
-    } else if(!status && rg + 1 < groups)
+    } else if(!reader && !status && rg + 1 < groups) {
+      next->row_group = rg + 1;
       status = group_read_run(next, err);
+    }
   }
-  history_batch_free(&batches[0]);
-  history_batch_free(&batches[1]);
+  for(int i = 0; i < 2; i++) {
+    history_batch_free(&reads[i].batch);
+    collate_txt_batch_free(reads[i].rendered);
+  }
   history_close(&current);
   return status;
 }

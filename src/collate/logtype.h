@@ -169,6 +169,18 @@ void collate_txt_reserve(collate_txt *txt, uint64_t rows);
  * value, a smaller one costs more runs to merge. */
 void collate_txt_set_run_bytes(collate_txt *txt, size_t bytes);
 cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error *err);
+/* Rows rendered ahead of being added, in two steps that can run on two
+ * threads: collate_txt_batch_render reads only what collate_txt_create
+ * set, so one thread may render a batch while another adds rows or a batch
+ * to the same txt; collate_txt_add_batch adds the batch's rows in order,
+ * as collate_txt_add_row would have, and empties it. The rows' text is
+ * copied: they may go away after rendering. */
+typedef struct collate_txt_batch collate_txt_batch;
+collate_txt_batch *collate_txt_batch_create(void);
+void collate_txt_batch_free(collate_txt_batch *batch); /* accepts NULL */
+cl_status collate_txt_batch_render(const collate_txt *txt, collate_txt_batch *batch,
+                                   const collate_row *row, cl_error *err);
+cl_status collate_txt_add_batch(collate_txt *txt, collate_txt_batch *batch, cl_error *err);
 /* The columns (bit i = type column i) the txt reads from a row; the others
  * may be left null, so a reader can skip decoding them. */
 uint32_t collate_txt_columns(const collate_txt *txt);

@@ -87,6 +87,16 @@ typedef struct txt_record {
   uint8_t item_null, has_id;
 } txt_record;
 
+/* A row rendered and not yet added: what render_row works out from the row
+ * alone. The object and then the key sit in a text buffer from offset on. */
+typedef struct txt_rendered {
+  uint8_t id[ROWID_LEN];
+  uint8_t has_id, include, clamped, item_null;
+  uint32_t key_len, object_len;
+  int64_t item_id;
+  size_t offset;
+} txt_rendered;
+
 /* A sorted run in the spill file: records as [seq, key_len, object_len,
  * has_id][id, when has_id][key][object], native byte order (the file is
  * this process's). */
@@ -128,7 +138,7 @@ struct collate_txt {
   uint64_t spill_size;
   txt_run *runs;
   size_t run_count, run_cap;
-  buf object, key;
+  buf text;          /* the row being added by collate_txt_add_row */
   json_arena *json;
   json_limits limits;
 };
@@ -165,8 +175,7 @@ collate_txt *collate_txt_create(const collate_type *type, const char *device_id)
   }
   txt->col_item = txt->spec->item_column ? collate_type_column(type, txt->spec->item_column) : -1;
   txt->col_ms = txt->spec->ms_column ? collate_type_column(type, txt->spec->ms_column) : -1;
-  buf_init(&txt->object, 0);
-  buf_init(&txt->key, 0);
+  buf_init(&txt->text, 0);
   buf_init(&txt->arena, 0);
   json_limits_default(&txt->limits);
   return txt;
@@ -183,8 +192,7 @@ void collate_txt_free(collate_txt *txt)
     close(txt->spill_fd);
   free(txt->device_id);
   buf_free(&txt->arena);
-  buf_free(&txt->object);
-  buf_free(&txt->key);
+  buf_free(&txt->text);
   json_arena_free(txt->json);
   free(txt);
 }
@@ -292,15 +300,16 @@ static uint64_t key_hash(const json_value *key)
 /* Contacts' phone_numbers: the legacy deduplication by number, keeping the
  * entry with the larger item_id (a missing one counts as 0), in first-seen
  * order, with a hash index like the legacy dict. */
-static cl_status render_phones(collate_txt *txt, const char *text, size_t len, buf *out)
+static cl_status render_phones(const collate_txt *txt, json_arena *json, const char *text,
+                               size_t len, buf *out)
 {
   json_value *parsed = NULL;
   const json_value **keys = NULL, **kept = NULL;
   size_t count = 0, cap = 16, *index = NULL, n;
   cl_status status;
 
-  json_arena_reset(txt->json);
-  if(json_parse(text, len, &txt->limits, txt->json, &parsed, NULL) != CL_OK)
+  json_arena_reset(json);
+  if(json_parse(text, len, &txt->limits, json, &parsed, NULL) != CL_OK)
     /* Not JSON (a file another writer made): keep the text as it is. */
     return json_write_string(out, text, len, 1);
   if(parsed->type != JSON_ARRAY || !parsed->u.array.count)
@@ -376,8 +385,9 @@ static cl_status append_int(buf *out, int64_t value)
   return buf_append(out, p, (size_t)(end - p));
 }
 
-static cl_status render_value(collate_txt *txt, const txt_field_spec *field, int column,
-                              const collate_cell *cell, buf *out)
+static cl_status render_value(const collate_txt *txt, json_arena *json,
+                              const txt_field_spec *field, int column, const collate_cell *cell,
+                              buf *out)
 {
   char text[40];
   size_t n;
@@ -401,7 +411,7 @@ static cl_status render_value(collate_txt *txt, const txt_field_spec *field, int
       return buf_append(out, "null", 4);
     }
     if((field->flags & TF_PHONES) && cell->len)
-      return render_phones(txt, cell->s, cell->len, out);
+      return render_phones(txt, json, cell->s, cell->len, out);
     return json_write_string(out, cell->s, cell->len, 1);
   }
   return buf_status(out);
@@ -511,11 +521,11 @@ static int clamped(const collate_txt *txt, const collate_row *row)
 
 /* Every id of a device txt; a timeline's ids from their first clamped row
  * on, so that its slot ends up holding the id's latest row. */
-static cl_status track_id(collate_txt *txt, const collate_row *row, const uint8_t id[ROWID_LEN],
+static cl_status track_id(collate_txt *txt, int clamped_row, const uint8_t id[ROWID_LEN],
                           cl_error *err)
 {
   txt_id_slot *slot;
-  if(txt->spec->style == TXT_TIMELINE && !clamped(txt, row) && !id_find(txt, id))
+  if(txt->spec->style == TXT_TIMELINE && !clamped_row && !id_find(txt, id))
     return CL_OK;
   cl_status status = id_seen(txt, id, &slot);
   if(status)
@@ -644,28 +654,29 @@ static cl_status spill_run(collate_txt *txt, cl_error *err)
   return status;
 }
 
-static cl_status record_add(collate_txt *txt, const uint8_t *id, uint32_t key_len,
-                            int item_null, int64_t item_id, cl_error *err)
+static cl_status record_add(collate_txt *txt, const txt_rendered *rendered, const char *text,
+                            cl_error *err)
 {
   cl_status status = MEM_GROW_ARRAY(txt->records, &txt->record_cap, txt->record_count + 1, 256);
   if(status)
     return cl_fail(err, status, "txt: out of memory");
+  const char *object = text + rendered->offset, *key = object + rendered->object_len;
   txt_record *r = &txt->records[txt->record_count];
   memset(r, 0, sizeof(*r));
   r->offset = txt->arena.len;
   r->seq = r->first_seq = txt->seq;
-  r->has_id = id != NULL;
-  r->item_null = (uint8_t)item_null;
-  r->item_id = item_id;
-  r->key_len = key_len;
-  r->object_len = (uint32_t)txt->object.len;
-  if(id)
-    buf_append(&txt->arena, id, ROWID_LEN);
-  buf_append(&txt->arena, txt->key.data, key_len);
-  buf_append(&txt->arena, txt->object.data, txt->object.len);
+  r->has_id = rendered->has_id;
+  r->item_null = rendered->item_null;
+  r->item_id = rendered->item_id;
+  r->key_len = rendered->key_len;
+  r->object_len = rendered->object_len;
+  if(rendered->has_id)
+    buf_append(&txt->arena, rendered->id, ROWID_LEN);
+  buf_append(&txt->arena, key, rendered->key_len);
+  buf_append(&txt->arena, object, rendered->object_len);
   if(buf_status(&txt->arena))
     return cl_fail(err, buf_status(&txt->arena), "txt: out of memory");
-  r->key_prefix = key_prefix(txt->key.data, key_len, 0);
+  r->key_prefix = key_prefix(key, rendered->key_len, 0);
   txt->record_count++;
   if(txt->spec->style == TXT_TIMELINE &&
      txt->arena.len + txt->record_count * sizeof(txt_record) >= txt->run_bytes)
@@ -673,46 +684,43 @@ static cl_status record_add(collate_txt *txt, const uint8_t *id, uint32_t key_le
   return CL_OK;
 }
 
-cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error *err)
+/* Everything about a row that needs only the txt's settings, so that it
+ * can run on another thread than the one adding rows: the object and its
+ * key appended to text, in that order. json is this thread's arena. */
+static cl_status render_row(const collate_txt *txt, json_arena *json, const collate_row *row,
+                            txt_rendered *out, buf *text, cl_error *err)
 {
   const collate_type *type = txt->type;
   const collate_cell *device = &row->cells[type->col_device_id];
   const collate_cell *deleted = &row->cells[type->col_is_deleted];
   const collate_cell *id_cell = &row->cells[type->col_id];
-  uint8_t id[ROWID_LEN];
-  int has_id = id_cell->type == COLLATE_CELL_BYTES && id_cell->len == DIGEST_MD5_HEX_LEN;
-  int include, item_null = 1, first = 1;
-  int64_t item_id = 0;
-  cl_status status;
+  int first = 1;
 
-  if(txt->seq == UINT32_MAX - 1)
-    return cl_fail(err, CL_ERR_LIMIT, "txt: more than %u rows", UINT32_MAX - 1);
-  txt->seq++;
+  memset(out, 0, sizeof(*out));
+  out->offset = text->len;
+  out->item_null = 1;
   /* A row without an id (not one we wrote) is never merged with another. */
-  if(has_id) {
-    rowid_from_cell(id_cell, id);
-    status = track_id(txt, row, id, err);
-    if(status)
-      return status;
-  }
+  out->has_id = id_cell->type == COLLATE_CELL_BYTES && id_cell->len == DIGEST_MD5_HEX_LEN;
+  if(out->has_id)
+    rowid_from_cell(id_cell, out->id);
+  out->clamped = (uint8_t)clamped(txt, row);
   if(txt->spec->style == TXT_TIMELINE)
-    include = 1;
+    out->include = 1;
   else
-    include = device->type == COLLATE_CELL_BYTES && device->len == txt->device_len &&
-              !memcmp(device->s, txt->device_id, device->len) &&
-              !(deleted->type == COLLATE_CELL_INT && deleted->i);
+    out->include = device->type == COLLATE_CELL_BYTES && device->len == txt->device_len &&
+                   !memcmp(device->s, txt->device_id, device->len) &&
+                   !(deleted->type == COLLATE_CELL_INT && deleted->i);
   /* Only included rows are ever written: another device's or a deleted
    * contact costs no rendering, and leaves its id's earlier rows out. */
-  if(!include)
+  if(!out->include)
     return CL_OK;
   if(txt->col_item >= 0) {
     const collate_cell *item = &row->cells[txt->col_item];
-    item_null = item->type != COLLATE_CELL_INT;
-    item_id = item->type == COLLATE_CELL_INT ? item->i : 0;
+    out->item_null = item->type != COLLATE_CELL_INT;
+    out->item_id = item->type == COLLATE_CELL_INT ? item->i : 0;
   }
 
-  buf_clear(&txt->object);
-  buf_putc(&txt->object, '{');
+  buf_putc(text, '{');
   for(size_t f = 0; f < txt->spec->field_count; f++) {
     const txt_field_spec *field = &txt->spec->fields[f];
     int column = txt->columns[f];
@@ -721,23 +729,106 @@ cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error
       continue;
     size_t skip = first ? 2 : 0;
     first = 0;
-    buf_append(&txt->object, txt->field_prefix[f] + skip, txt->field_prefix_len[f] - skip);
-    status = render_value(txt, field, column, cell, &txt->object);
+    buf_append(text, txt->field_prefix[f] + skip, txt->field_prefix_len[f] - skip);
+    cl_status status = render_value(txt, json, field, column, cell, text);
     if(status)
       return cl_fail(err, status, "txt: rendering %s failed", field->key);
   }
-  buf_putc(&txt->object, '}');
-  buf_clear(&txt->key);
+  buf_putc(text, '}');
+  size_t object_end = text->len;
   if(txt->spec->style == TXT_TIMELINE) {
-    key_part(&row->cells[txt->col_ms], 1, &txt->key);
-    buf_putc(&txt->key, ':');
-    key_part(&row->cells[txt->col_item], 0, &txt->key);
+    key_part(&row->cells[txt->col_ms], 1, text);
+    buf_putc(text, ':');
+    key_part(&row->cells[txt->col_item], 0, text);
   }
-  if(buf_status(&txt->key) || buf_status(&txt->object))
+  if(buf_status(text))
     return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
-  if(txt->object.len > UINT32_MAX || txt->key.len > UINT32_MAX)
-    return cl_fail(err, CL_ERR_LIMIT, "txt: a row of %zu bytes", txt->object.len);
-  return record_add(txt, has_id ? id : NULL, (uint32_t)txt->key.len, item_null, item_id, err);
+  if(object_end - out->offset > UINT32_MAX || text->len - object_end > UINT32_MAX)
+    return cl_fail(err, CL_ERR_LIMIT, "txt: a row of %zu bytes", object_end - out->offset);
+  out->object_len = (uint32_t)(object_end - out->offset);
+  out->key_len = (uint32_t)(text->len - object_end);
+  return CL_OK;
+}
+
+/* The rendered row, added: the part that depends on the rows before it. */
+static cl_status add_rendered(collate_txt *txt, const txt_rendered *rendered, const char *text,
+                              cl_error *err)
+{
+  if(txt->seq == UINT32_MAX - 1)
+    return cl_fail(err, CL_ERR_LIMIT, "txt: more than %u rows", UINT32_MAX - 1);
+  txt->seq++;
+  if(rendered->has_id) {
+    cl_status status = track_id(txt, rendered->clamped, rendered->id, err);
+    if(status)
+      return status;
+  }
+  if(!rendered->include)
+    return CL_OK;
+  return record_add(txt, rendered, text, err);
+}
+
+cl_status collate_txt_add_row(collate_txt *txt, const collate_row *row, cl_error *err)
+{
+  txt_rendered rendered;
+  buf_clear(&txt->text);
+  cl_status status = render_row(txt, txt->json, row, &rendered, &txt->text, err);
+  if(status)
+    return status;
+  return add_rendered(txt, &rendered, txt->text.data, err);
+}
+
+struct collate_txt_batch {
+  txt_rendered *rows;
+  size_t count, cap;
+  buf text;
+  json_arena *json;
+};
+
+collate_txt_batch *collate_txt_batch_create(void)
+{
+  collate_txt_batch *batch = calloc(1, sizeof(*batch));
+  if(!batch)
+    return NULL;
+  batch->json = json_arena_create(0);
+  if(!batch->json) {
+    free(batch);
+    return NULL;
+  }
+  buf_init(&batch->text, 0);
+  return batch;
+}
+
+void collate_txt_batch_free(collate_txt_batch *batch)
+{
+  if(!batch)
+    return;
+  free(batch->rows);
+  buf_free(&batch->text);
+  json_arena_free(batch->json);
+  free(batch);
+}
+
+cl_status collate_txt_batch_render(const collate_txt *txt, collate_txt_batch *batch,
+                                   const collate_row *row, cl_error *err)
+{
+  cl_status status = MEM_GROW_ARRAY(batch->rows, &batch->cap, batch->count + 1, 256);
+  if(status)
+    return cl_fail(err, status, "txt: out of memory");
+  status = render_row(txt, batch->json, row, &batch->rows[batch->count], &batch->text, err);
+  if(status)
+    return status;
+  batch->count++;
+  return CL_OK;
+}
+
+cl_status collate_txt_add_batch(collate_txt *txt, collate_txt_batch *batch, cl_error *err)
+{
+  cl_status status = CL_OK;
+  for(size_t r = 0; r < batch->count && !status; r++)
+    status = add_rendered(txt, &batch->rows[r], batch->text.data, err);
+  batch->count = 0;
+  buf_clear(&batch->text);
+  return status;
 }
 
 uint32_t collate_txt_columns(const collate_txt *txt)
