@@ -744,10 +744,157 @@ static cl_status put_output(engine *e, output_file *o, const char *key,
 
 /* ---- one read-modify-write round --------------------------------------- */
 
+/* One row group of a history decoded into a batch; then, when `rendered`
+ * is set, its first rows rendered for txt into it until `stop` is set
+ * (looked at every TXT_ROWS_PER_TURN rows). Runs in either thread. */
+typedef struct group_read {
+  history_file *file;
+  size_t row_group;
+  uint32_t columns;
+  history_batch batch;
+  const collate_txt *txt;
+  collate_txt_batch *rendered;
+  size_t rendered_rows;
+  atomic_int stop;
+} group_read;
+
+static cl_status group_read_run(void *ctx, cl_error *err)
+{
+  group_read *g = ctx;
+  cl_status status = history_read_group(g->file, g->row_group, g->columns, &g->batch, err);
+  g->rendered_rows = 0;
+  for(size_t r = 0; !status && g->rendered && r < g->batch.count; r++) {
+    if(r % TXT_ROWS_PER_TURN == 0 && atomic_load_explicit(&g->stop, memory_order_relaxed))
+      break;
+    collate_row row;
+    history_row(&g->batch, r, &row);
+    status = collate_txt_batch_render(g->txt, g->rendered, &row, err);
+    g->rendered_rows = r + 1;
+  }
+  return status;
+}
+
+/* Both group_reads of each_row_group over file, decoding columns; with
+ * txt, each gets a batch to render rows into. */
+static cl_status group_reads_init(group_read reads[2], history_file *file, uint32_t columns,
+                                  const collate_txt *txt, cl_error *err)
+{
+  memset(reads, 0, 2 * sizeof(*reads));
+  for(int i = 0; i < 2; i++) {
+    reads[i].file = file;
+    reads[i].columns = columns;
+    reads[i].txt = txt;
+    history_batch_init(&reads[i].batch);
+  }
+  for(int i = 0; txt && i < 2; i++)
+    if(!(reads[i].rendered = collate_txt_batch_create()))
+      return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+  return CL_OK;
+}
+
+static void group_reads_free(group_read reads[2])
+{
+  for(int i = 0; i < 2; i++) {
+    history_batch_free(&reads[i].batch);
+    collate_txt_batch_free(reads[i].rendered);
+  }
+}
+
+typedef cl_status (*group_visitor)(void *ctx, group_read *g, cl_error *err);
+
+/* visit sees every row group of a history in order, decoded into g->batch
+ * (its number in g->row_group). With reader, group k + 1 is decoded on
+ * that thread (and its first rows rendered, see group_read) while visit
+ * has group k; the rendering stops when visit returns. Without, one
+ * group_read serves: group k is done with when group k + 1 is read into
+ * it. */
+static cl_status each_row_group(group_read reads[2], size_t groups, worker *reader,
+                                group_visitor visit, void *ctx, cl_error *err)
+{
+  cl_status status = CL_OK;
+  /* The first group renders nothing ahead: there is nothing to overlap. */
+  atomic_store_explicit(&reads[0].stop, 1, memory_order_relaxed);
+  if(groups)
+    status = group_read_run(&reads[0], err);
+  for(size_t rg = 0; rg < groups && !status; rg++) {
+    group_read *now = &reads[reader ? rg & 1 : 0], *next = &reads[reader ? (rg + 1) & 1 : 0];
+    int reading = 0;
+    if(reader && rg + 1 < groups) {
+      next->row_group = rg + 1;
+      atomic_store_explicit(&next->stop, 0, memory_order_relaxed);
+      status = worker_submit(reader, group_read_run, next, err);
+      reading = !status;
+    }
+    if(!status)
+      status = visit(ctx, now, err);
+    if(reading) {
+      atomic_store_explicit(&next->stop, 1, memory_order_relaxed);
+      cl_status read = worker_wait(reader, status ? NULL : err);
+      if(!status)
+        status = read;
+    } else if(!reader && !status && rg + 1 < groups) {
+      next->row_group = rg + 1;
+      status = group_read_run(next, err);
+    }
+  }
+  return status;
+}
+
 #define COLUMN_BIT(index) (UINT32_C(1) << (index))
 
 /* Rows ahead whose index slot is prefetched: about one memory latency. */
 #define INDEX_PREFETCH 8
+
+/* Histories with at least this many row groups decode group k + 1 on the
+ * encoder thread while group k's ids go into the unique set: decompressing
+ * and decoding are ~20% of loading them, and a second decoded group of
+ * five columns costs under 1 MB. */
+#define UNIQUE_READ_AHEAD_GROUPS 4
+
+typedef struct unique_load {
+  const collate_type *type;
+  const char *device_id;
+  size_t device_len;
+  unique_set *unique;
+} unique_load;
+
+static cl_status unique_add_group(void *ctx, group_read *g, cl_error *err)
+{
+  const unique_load *load = ctx;
+  const collate_type *t = load->type;
+  unique_set *unique = load->unique;
+  history_batch *batch = &g->batch;
+  cl_status status = CL_OK;
+  for(size_t r = 0; !status && r < batch->count; r++) {
+    collate_cell id_cell, hash_cell, ts, deleted, device;
+    uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
+    /* A million ids make each index probe a miss to memory: ask for the
+     * slot of a row a few ahead while this one is looked up. */
+    if(r + INDEX_PREFETCH < batch->count) {
+      uint8_t ahead[ROWID_LEN];
+      history_cell(batch, (size_t)t->col_id, r + INDEX_PREFETCH, &id_cell);
+      rowid_from_cell(&id_cell, ahead);
+      __builtin_prefetch(&unique->by_id[rowid_hash(ahead) & unique->id_mask]);
+    }
+    history_cell(batch, (size_t)t->col_id, r, &id_cell);
+    history_cell(batch, (size_t)t->col_row_hash, r, &hash_cell);
+    history_cell(batch, (size_t)t->col_ts_updated, r, &ts);
+    history_cell(batch, (size_t)t->col_is_deleted, r, &deleted);
+    history_cell(batch, (size_t)t->col_device_id, r, &device);
+    rowid_from_cell(&id_cell, id);
+    rowid_from_cell(&hash_cell, row_hash);
+    uint32_t flags = 0;
+    if(deleted.type == COLLATE_CELL_INT && deleted.i)
+      flags |= ENTRY_DELETED;
+    if(device.type == COLLATE_CELL_BYTES && device.len == load->device_len &&
+       !memcmp(device.s, load->device_id, load->device_len))
+      flags |= ENTRY_THIS_DEVICE;
+    status = unique_offer(unique, id, row_hash,
+                          ts.type == COLLATE_CELL_TIMESTAMP ? ts.i : INT64_MIN,
+                          (uint32_t)g->row_group, (uint32_t)r, flags, err);
+  }
+  return status;
+}
 
 static cl_status load_unique_set(engine *e, history_file *current, unique_set *unique,
                                  cl_error *err)
@@ -756,45 +903,16 @@ static cl_status load_unique_set(engine *e, history_file *current, unique_set *u
   uint32_t columns = COLUMN_BIT(t->col_id) | COLUMN_BIT(t->col_row_hash) |
                      COLUMN_BIT(t->col_ts_updated) | COLUMN_BIT(t->col_is_deleted) |
                      COLUMN_BIT(t->col_device_id);
-  size_t device_len = strlen(e->key.device_id);
-  history_batch batch;
-  cl_status status = CL_OK;
-  history_batch_init(&batch);
+  unique_load load = {t, e->key.device_id, strlen(e->key.device_id), unique};
+  group_read reads[2];
   size_t groups = history_row_group_count(current);
-  if(!unique->count)
+  worker *reader = groups >= UNIQUE_READ_AHEAD_GROUPS ? encoder_thread_get(&e->encoder) : NULL;
+  cl_status status = group_reads_init(reads, current, columns, NULL, err);
+  if(!status && !unique->count)
     status = unique_reserve(unique, (size_t)history_row_count(current), err);
-  for(size_t rg = 0; rg < groups && !status; rg++) {
-    status = history_read_group(current, rg, columns, &batch, err);
-    for(size_t r = 0; !status && r < batch.count; r++) {
-      collate_cell id_cell, hash_cell, ts, deleted, device;
-      uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
-      /* A million ids make each index probe a miss to memory: ask for the
-       * slot of a row a few ahead while this one is looked up. */
-      if(r + INDEX_PREFETCH < batch.count) {
-        uint8_t ahead[ROWID_LEN];
-        history_cell(&batch, (size_t)t->col_id, r + INDEX_PREFETCH, &id_cell);
-        rowid_from_cell(&id_cell, ahead);
-        __builtin_prefetch(&unique->by_id[rowid_hash(ahead) & unique->id_mask]);
-      }
-      history_cell(&batch, (size_t)t->col_id, r, &id_cell);
-      history_cell(&batch, (size_t)t->col_row_hash, r, &hash_cell);
-      history_cell(&batch, (size_t)t->col_ts_updated, r, &ts);
-      history_cell(&batch, (size_t)t->col_is_deleted, r, &deleted);
-      history_cell(&batch, (size_t)t->col_device_id, r, &device);
-      rowid_from_cell(&id_cell, id);
-      rowid_from_cell(&hash_cell, row_hash);
-      uint32_t flags = 0;
-      if(deleted.type == COLLATE_CELL_INT && deleted.i)
-        flags |= ENTRY_DELETED;
-      if(device.type == COLLATE_CELL_BYTES && device.len == device_len &&
-         !memcmp(device.s, e->key.device_id, device_len))
-        flags |= ENTRY_THIS_DEVICE;
-      status = unique_offer(unique, id, row_hash,
-                            ts.type == COLLATE_CELL_TIMESTAMP ? ts.i : INT64_MIN,
-                            (uint32_t)rg, (uint32_t)r, flags, err);
-    }
-  }
-  history_batch_free(&batch);
+  if(!status)
+    status = each_row_group(reads, groups, reader, unique_add_group, &load, err);
+  group_reads_free(reads);
   if(!status)
     status = unique_index_hashes(unique, err);
   return status;
@@ -1206,44 +1324,17 @@ static cl_status build_current(engine *e, history_file *current, history_file *s
  * its 32 MB and a 1M-row one (~100 groups, ~15% faster) can. */
 #define TXT_READ_AHEAD_GROUPS 32
 
-/* One row group of a history decoded into a batch; then, when `rendered`
- * is set, its first rows rendered for txt into it until `stop` is set
- * (looked at every TXT_ROWS_PER_TURN rows). Runs in either thread. */
-typedef struct group_read {
-  history_file *file;
-  size_t row_group;
-  uint32_t columns;
-  history_batch batch;
-  const collate_txt *txt;
-  collate_txt_batch *rendered;
-  size_t rendered_rows;
-  atomic_int stop;
-} group_read;
-
-static cl_status group_read_run(void *ctx, cl_error *err)
+/* A decoded group of the new current into txt: the rows rendered ahead,
+ * then the rest, rendered here. */
+static cl_status txt_add_group(void *ctx, group_read *g, cl_error *err)
 {
-  group_read *g = ctx;
-  cl_status status = history_read_group(g->file, g->row_group, g->columns, &g->batch, err);
-  g->rendered_rows = 0;
-  for(size_t r = 0; !status && g->rendered && r < g->batch.count; r++) {
-    if(r % TXT_ROWS_PER_TURN == 0 && atomic_load_explicit(&g->stop, memory_order_relaxed))
-      break;
+  collate_txt *txt = ctx;
+  cl_status status = CL_OK;
+  if(g->rendered)
+    status = collate_txt_add_batch(txt, g->rendered, err);
+  for(size_t r = g->rendered_rows; r < g->batch.count && !status; r++) {
     collate_row row;
     history_row(&g->batch, r, &row);
-    status = collate_txt_batch_render(g->txt, g->rendered, &row, err);
-    g->rendered_rows = r + 1;
-  }
-  return status;
-}
-
-/* Rows r.. of a decoded group into txt, each rendered and added here. */
-static cl_status txt_add_rows(collate_txt *txt, history_batch *batch, size_t r,
-                              cl_error *err)
-{
-  cl_status status = CL_OK;
-  for(; r < batch->count && !status; r++) {
-    collate_row row;
-    history_row(batch, r, &row);
     status = collate_txt_add_row(txt, &row, err);
   }
   return status;
@@ -1285,47 +1376,11 @@ static cl_status txt_add_current(engine *e, collate_txt *txt, output_file *writt
    * the encoder stops rendering: the rendering (~60% of the work with the
    * decoding) is shared as the two threads' speeds allow. */
   worker *reader = groups >= TXT_READ_AHEAD_GROUPS ? encoder_thread_get(&e->encoder) : NULL;
-  for(int i = 0; i < 2; i++) {
-    reads[i].file = &current;
-    reads[i].columns = columns;
-    reads[i].txt = txt;
-    history_batch_init(&reads[i].batch);
-    if(reader && !status && !(reads[i].rendered = collate_txt_batch_create()))
-      status = cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
-  }
-  /* The first group renders nothing ahead: there is nothing to overlap. */
-  atomic_store_explicit(&reads[0].stop, 1, memory_order_relaxed);
-  if(!status && groups)
-    status = group_read_run(&reads[0], err);
-  for(size_t rg = 0; rg < groups && !status; rg++) {
-    /* Without the thread one group_read serves: group k is done with when
-     * group k + 1 is read into it. */
-    group_read *now = &reads[reader ? rg & 1 : 0], *next = &reads[reader ? (rg + 1) & 1 : 0];
-    int reading = 0;
-    if(reader && rg + 1 < groups) {
-      next->row_group = rg + 1;
-      atomic_store_explicit(&next->stop, 0, memory_order_relaxed);
-      status = worker_submit(reader, group_read_run, next, err);
-      reading = !status;
-    }
-    if(!status && now->rendered)
-      status = collate_txt_add_batch(txt, now->rendered, err);
-    if(!status)
-      status = txt_add_rows(txt, &now->batch, now->rendered_rows, err);
-    if(reading) {
-      atomic_store_explicit(&next->stop, 1, memory_order_relaxed);
-      cl_status read = worker_wait(reader, status ? NULL : err);
-      if(!status)
-        status = read;
-    } else if(!reader && !status && rg + 1 < groups) {
-      next->row_group = rg + 1;
-      status = group_read_run(next, err);
-    }
-  }
-  for(int i = 0; i < 2; i++) {
-    history_batch_free(&reads[i].batch);
-    collate_txt_batch_free(reads[i].rendered);
-  }
+  if(!status)
+    status = group_reads_init(reads, &current, columns, reader ? txt : NULL, err);
+  if(!status)
+    status = each_row_group(reads, groups, reader, txt_add_group, txt, err);
+  group_reads_free(reads);
   history_close(&current);
   return status;
 }
