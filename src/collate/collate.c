@@ -372,7 +372,7 @@ typedef struct row_slot {
   parquet_writer *writer;
   collate_txt *txt;         /* borrowed: also gets every row written, or NULL */
   size_t txt_rows;          /* the first rows, already in txt (some added before the hand-over) */
-  atomic_int stage;         /* SLOT_*, set by the thread that writes the slot */
+  atomic_int stage;         /* SLOT_*: queued at the hand-over, then set by the writing thread */
 } row_slot;
 
 /* With an encoder, a full row group is encoded, compressed and written on
