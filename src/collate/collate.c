@@ -478,11 +478,18 @@ static void row_buffer_free(row_buffer *rb)
   row_slot_free(&rb->slots[1]);
 }
 
+/* Rows added and not yet handed over or written: 0 when the next row
+ * starts a row group of the output. */
+static size_t row_buffer_count(const row_buffer *rb)
+{
+  return rb->filling->count;
+}
+
 /* Everything buffered is written when it returns. */
 static cl_status row_buffer_flush(row_buffer *rb, cl_error *err)
 {
   cl_status status = row_buffer_wait(rb, err);
-  if(status || !rb->filling->count)
+  if(status || !row_buffer_count(rb))
     return status;
   return row_slot_write(rb->filling, err);
 }
@@ -1253,7 +1260,7 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
     /* A spool group none of whose rows is a replay, starting a row group of
      * the output, encodes to the same bytes as the spool's: copy it rather
      * than decode and re-encode every column. */
-    if(!out.buffer.filling->count) {
+    if(!row_buffer_count(&out.buffer)) {
       int replays = 0;
       if(latest.count) {
         status = history_read_group(spool, rg, COLUMN_BIT(t->col_id) |
