@@ -522,12 +522,12 @@ static cl_status row_buffer_hand_off(row_buffer *rb, cl_error *err)
   }
   atomic_store_explicit(&full->stage, SLOT_QUEUED, memory_order_relaxed);
   /* Waits for `next`, the group handed over last time, to be written. */
-  cl_status status = worker_submit(rb->encoder->thread, row_slot_write, rb->filling, err);
+  cl_status status = worker_submit(rb->encoder->thread, row_slot_write, full, err);
   if(status) {
     rb->encoding = NULL;
     return status;
   }
-  rb->encoding = rb->filling;
+  rb->encoding = full;
   rb->filling = next;
   return CL_OK;
 }
@@ -1325,10 +1325,11 @@ static cl_status build_current(engine *e, history_file *current, history_file *s
   return status;
 }
 
-/* Row groups a new current needs before its txt decodes one ahead: ~5 MB
- * more at the peak (a second decoded group, rendered rows), which a 10 MB upload onto a
- * 100k-row history (14 groups, read back in ~0.1 s) cannot afford under
- * its 32 MB and a 1M-row one (~100 groups, ~15% faster) can. */
+/* Row groups a new current needs before its txt decodes one ahead: more
+ * memory at the peak (a second decoded group, ~5 MB of SMS, and up to two
+ * groups' rendered rows, ~3 MB each), which a 10 MB upload onto a 100k-row
+ * history (14 groups, read back in ~0.1 s) cannot afford under its 32 MB
+ * and a 1M-row one (~100 groups) can. */
 #define TXT_READ_AHEAD_GROUPS 32
 
 /* A decoded group of the new current into txt: the rows rendered ahead,
