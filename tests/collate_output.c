@@ -356,7 +356,9 @@ TEST(collate_output_encoder_failure_stores_nothing)
  * read back one row group ahead on the encoder thread, which also renders
  * the first rows of each group for the txt, as many as it gets to before
  * this thread is done with the group before (groups of 300 rows: some,
- * none or all): the same bytes as one thread reading them in turn. */
+ * none or all); from the 23rd upload on, the txt (over 4 MB) is sorted in
+ * runs, whose merge is then cut into ranges, every other one merged on the
+ * encoder thread: the same bytes as one thread doing it all in turn. */
 TEST(collate_output_txt_read_ahead_same_bytes)
 {
   enum { UPLOADS = 36, ROWS = 300, USER = 7300 };
@@ -372,7 +374,7 @@ TEST(collate_output_txt_read_ahead_same_bytes)
   key_of(txt, sizeof(txt), USER_TXT, USER, NULL);
   for(int u = 0; u < UPLOADS; u++) {
     buf json = BUF_INIT;
-    sms_upload(&json, u * ROWS, ROWS, 30);
+    sms_upload(&json, u * ROWS, ROWS, 400);
     snprintf(upload, sizeof(upload), USER_UPLOAD, USER, u);
     for(unsigned t = 0; t < 2; t++) {
       collate_result r;

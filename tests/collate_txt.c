@@ -252,9 +252,27 @@ static void add_sms_rows(collate_txt *txt, const collate_type *sms, size_t count
   }
 }
 
+/* How a run test finishes its txt. */
+enum { PLAIN, RENDERED_IN_BATCHES, MERGED_ON_TWO_THREADS, FINISH_WAYS };
+
+static const char *const finish_way[] = {"", ", rendered in batches", ", merged on two threads"};
+
+static void finish_txt(collate_txt *txt, int way, buf *out)
+{
+  cl_error err = {0};
+  worker *helper = NULL;
+  if(way == MERGED_ON_TWO_THREADS)
+    CHECK_OK(worker_create(&helper, &err), &err);
+  CHECK_OK(collate_txt_finish_to(txt, stream_sink_to_buf(out), helper, &err), &err);
+  worker_free(helper);
+}
+
 TEST(collate_txt_spilled_runs_merge_to_the_same_text)
 {
-  static const size_t run_bytes[] = {1, 700, 20000, 300000};
+  /* Two threads merge ~110, ~30 and 2 ranges cut at sampled keys that
+   * repeat (40 datetimes, 50 items) with runs of 5000, 20000 and 300000
+   * bytes; with 1 and 700 there are too many runs to cut (one thread). */
+  static const size_t run_bytes[] = {1, 700, 5000, 20000, 300000};
   const collate_type *sms = collate_type_find("sms_log");
   buf in_memory = BUF_INIT, spilled = BUF_INIT;
   cl_error err = {0};
@@ -263,21 +281,20 @@ TEST(collate_txt_spilled_runs_merge_to_the_same_text)
   CHECK_OK(collate_txt_finish(txt, &in_memory, &err), &err);
   collate_txt_free(txt);
   CHECK(in_memory.len > 1000);
-  /* Odd k: the rows rendered in batches of 64 before they are added. */
-  for(size_t k = 0; k < 2 * COUNT(run_bytes); k++) {
+  for(size_t k = 0; k < FINISH_WAYS * COUNT(run_bytes); k++) {
+    int way = (int)(k % FINISH_WAYS);
     txt = collate_txt_create(sms, "d1");
-    collate_txt_set_run_bytes(txt, run_bytes[k / 2]);
+    collate_txt_set_run_bytes(txt, run_bytes[k / FINISH_WAYS]);
     collate_txt_reserve(txt, 3000);
-    rendering = k % 2 ? collate_txt_batch_create() : NULL;
+    rendering = way == RENDERED_IN_BATCHES ? collate_txt_batch_create() : NULL;
     add_sms_rows(txt, sms, 3000);
     collate_txt_batch_free(rendering);
     rendering = NULL;
     buf_clear(&spilled);
-    CHECK_OK(collate_txt_finish(txt, &spilled, &err), &err);
+    finish_txt(txt, way, &spilled);
     if(spilled.len != in_memory.len || memcmp(spilled.data, in_memory.data, spilled.len))
       unit_fail(__FILE__, __LINE__, "runs of %zu bytes%s: %zu bytes of text, %zu in memory",
-                run_bytes[k / 2], k % 2 ? ", rendered in batches" : "", spilled.len,
-                in_memory.len);
+                run_bytes[k / FINISH_WAYS], finish_way[way], spilled.len, in_memory.len);
     collate_txt_free(txt);
   }
   buf_free(&in_memory);
@@ -320,19 +337,20 @@ TEST(collate_txt_superseded_version_leaves_its_key_to_others)
 {
   const collate_type *sms = collate_type_find("sms_log");
   buf out = BUF_INIT;
-  cl_error err = {0};
-  for(size_t c = 0; c < 2 * COUNT(superseded); c++) {
-    size_t k = c / 2;
+  /* c % 3: in memory, every row a run, and that merged on two threads. */
+  for(size_t c = 0; c < 3 * COUNT(superseded); c++) {
+    size_t k = c / 3;
     collate_txt *txt = collate_txt_create(sms, "d");
-    if(c % 2)
-      collate_txt_set_run_bytes(txt, 1); /* and again with every row a run */
+    if(c % 3)
+      collate_txt_set_run_bytes(txt, 1);
     for(size_t v = 0; v < MAX_VERSIONS; v++)
       add_entry(txt, sms, "d", superseded[k].rows[v].entry, superseded[k].rows[v].ts_updated, 0);
     buf_clear(&out);
-    CHECK_OK(collate_txt_finish(txt, &out, &err), &err);
+    finish_txt(txt, c % 3 == 2 ? MERGED_ON_TWO_THREADS : PLAIN, &out);
     if(strcmp(out.data, superseded[k].expected))
       unit_fail(__FILE__, __LINE__, "%s%s:\n  got      %s\n  expected %s", superseded[k].name,
-                c % 2 ? " (spilled)" : "", out.data, superseded[k].expected);
+                c % 3 == 2 ? " (spilled, two threads)" : c % 3 ? " (spilled)" : "", out.data,
+                superseded[k].expected);
     collate_txt_free(txt);
   }
   buf_free(&out);

@@ -1398,6 +1398,7 @@ static cl_status txt_add_current(engine *e, collate_txt *txt, output_file *writt
 typedef struct txt_output {
   store *s;
   collate_txt *txt;
+  worker *helper; /* idle while the txt renders, or NULL */
   stream_fd text;
 } txt_output;
 
@@ -1419,7 +1420,7 @@ static cl_status txt_output_render(void *ctx, cl_error *err)
   cl_status status = store_temp_fd(t->s, &t->text.fd, err);
   if(status)
     return status;
-  return collate_txt_finish_to(t->txt, stream_sink_to_fd(&t->text), err);
+  return collate_txt_finish_to(t->txt, stream_sink_to_fd(&t->text), t->helper, err);
 }
 
 static cl_status txt_output_store(engine *e, txt_output *t, cl_error *err)
@@ -1524,6 +1525,9 @@ static cl_status attempt(engine *e, cl_error *err)
     } else if(!status && txt) {
       if(!txt_fed)
         status = txt_add_current(e, txt, &written, err);
+      /* The encoder thread, when the history was long enough to start it,
+       * has nothing else to do now: the txt's runs merge on both threads. */
+      text.helper = e->encoder.thread;
       if(!status)
         status = txt_output_render(&text, err);
     }

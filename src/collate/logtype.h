@@ -22,6 +22,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/stream.h"
+#include "core/worker.h"
 #include "json/json.h"
 
 #define COLLATE_MAX_COLUMNS 16
@@ -156,8 +157,9 @@ void collate_batch_date(int64_t ts_updated_micros, char dst[11]);
  * shows the clamped datetime). The txt keeps its own copies of what it
  * needs, so rows may point into a scratch that is reset between calls.
  * Memory: sms and call rows are sorted in runs spilled to an unlinked temp
- * file under $TMPDIR and merged, so they cost the run budget (and 24 bytes
- * per id whose datetime was clamped); app and contacts cost 24 bytes per id
+ * file under $TMPDIR and merged, so they cost the run budget, about 1.4
+ * bytes per row (one key in 32, to cut the merge into ranges) and 24 bytes
+ * per id whose datetime was clamped; app and contacts cost 24 bytes per id
  * and this device's rendered rows. */
 typedef struct collate_txt collate_txt;
 collate_txt *collate_txt_create(const collate_type *type, const char *device_id);
@@ -187,8 +189,12 @@ uint32_t collate_txt_columns(const collate_txt *txt);
 /* Appends the JSON array text (json.dumps formatting, no newline) to out. */
 cl_status collate_txt_finish(collate_txt *txt, buf *out, cl_error *err);
 /* The same text written to sink in pieces, so a txt of hundreds of MB is
- * never held whole (write_txt streams it to a temp file). */
-cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, cl_error *err);
+ * never held whole (write_txt streams it to a temp file). helper (may be
+ * NULL) is an idle worker thread this call may use until it returns: an sms
+ * or call txt of several runs is then merged on both threads, which costs
+ * two more runs' worth of memory (run_bytes each) while it lasts. */
+cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, worker *helper,
+                                cl_error *err);
 void collate_txt_free(collate_txt *txt);
 
 #endif

@@ -12,10 +12,16 @@
  * So the ids of clamped rows, few and far between, are tracked with their
  * latest row, and only their earlier versions are dropped while merging.
  * The app and contact txts list one device's live rows only: every id is
- * tracked (24 bytes) and the rows are sorted in memory. */
+ * tracked (24 bytes) and the rows are sorted in memory.
+ *
+ * With a helper thread the merge is cut into key ranges at keys sampled
+ * from the runs as they were written, and the two threads take every other
+ * range each: merged into memory, written to the sink in turn (or straight
+ * to it when its turn has come by the time the range starts). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +32,7 @@
 #include "core/mem.h"
 #include "core/stream.h"
 #include "core/utctime.h"
+#include "core/worker.h"
 #include "logtype.h"
 
 typedef enum txt_style {
@@ -104,7 +111,26 @@ typedef struct txt_rendered {
 
 typedef struct txt_run {
   uint64_t start, end;
+  size_t first_sample, samples; /* its records sampled every TXT_SAMPLE_EVERY */
 } txt_run;
+
+/* A record of a run, remembered to split the merge into key ranges: where
+ * it starts, and its key (in the txt's sample_keys). */
+typedef struct txt_sample {
+  uint64_t offset;
+  size_t key_at;
+  uint32_t key_len;
+} txt_sample;
+
+/* One record in this many is sampled (~1.4 bytes per record): a range's
+ * reader of a run starts at the sample before the range and reads past at
+ * most this many records of the range before. */
+#define TXT_SAMPLE_EVERY 32
+
+/* Each range reads a piece of every run: past this many runs times ranges
+ * (both grow with the txt: 128 runs of 4 MB), the merge stays on one thread
+ * rather than read more and more small pieces. */
+#define TXT_MAX_RANGE_PIECES 16384
 
 /* Memory for rendered rows before a timeline txt sorts them and writes them
  * out as a run; the runs are merged at the end. An sms txt lists every row
@@ -138,6 +164,9 @@ struct collate_txt {
   uint64_t spill_size;
   txt_run *runs;
   size_t run_count, run_cap;
+  txt_sample *samples;
+  size_t sample_count, sample_cap;
+  buf sample_keys;
   buf text;          /* the row being added by collate_txt_add_row */
   json_arena *json;
   json_limits limits;
@@ -177,6 +206,7 @@ collate_txt *collate_txt_create(const collate_type *type, const char *device_id)
   txt->col_ms = txt->spec->ms_column ? collate_type_column(type, txt->spec->ms_column) : -1;
   buf_init(&txt->text, 0);
   buf_init(&txt->arena, 0);
+  buf_init(&txt->sample_keys, 0);
   json_limits_default(&txt->limits);
   return txt;
 }
@@ -188,6 +218,8 @@ void collate_txt_free(collate_txt *txt)
   mem_free_table(txt->ids, txt->id_cap, sizeof(*txt->ids));
   free(txt->records);
   free(txt->runs);
+  free(txt->samples);
+  buf_free(&txt->sample_keys);
   if(txt->spill_fd >= 0)
     close(txt->spill_fd);
   free(txt->device_id);
@@ -556,17 +588,23 @@ static uint64_t key_prefix(const char *key, size_t len, size_t from)
   return prefix;
 }
 
-/* Timeline order: key descending (Python str order: the keys are ASCII),
- * then the later row first, so the first live row of each key is the one
- * the legacy map kept. */
-static int timeline_order(const char *ka, uint32_t la, uint32_t sa, const char *kb, uint32_t lb,
-                          uint32_t sb)
+/* Python str order of two keys (they are ASCII): < 0, 0 or > 0. */
+static int key_compare(const char *ka, uint32_t la, const char *kb, uint32_t lb)
 {
   int c = memcmp(ka, kb, la < lb ? la : lb);
   if(c)
+    return c;
+  return la < lb ? -1 : la > lb;
+}
+
+/* Timeline order: key descending, then the later row first, so the first
+ * live row of each key is the one the legacy map kept. */
+static int timeline_order(const char *ka, uint32_t la, uint32_t sa, const char *kb, uint32_t lb,
+                          uint32_t sb)
+{
+  int c = key_compare(ka, la, kb, lb);
+  if(c)
     return -c;
-  if(la != lb)
-    return la > lb ? -1 : 1;
   return sa > sb ? -1 : sa < sb;
 }
 
@@ -611,6 +649,23 @@ static cl_status write_all(int fd, const char *data, size_t len, cl_error *err)
   return CL_OK;
 }
 
+/* Remembers the record that starts at offset of the spill file. */
+static cl_status sample_add(collate_txt *txt, txt_run *run, uint64_t offset,
+                            const txt_record *r, cl_error *err)
+{
+  cl_status status = MEM_GROW_ARRAY(txt->samples, &txt->sample_cap, txt->sample_count + 1, 256);
+  if(status)
+    return cl_fail(err, status, "txt: out of memory");
+  txt_sample *sample = &txt->samples[txt->sample_count++];
+  sample->offset = offset;
+  sample->key_at = txt->sample_keys.len;
+  sample->key_len = r->key_len;
+  buf_append(&txt->sample_keys, record_key(txt, r), r->key_len);
+  run->samples++;
+  status = buf_status(&txt->sample_keys);
+  return status ? cl_fail(err, status, "txt: out of memory") : CL_OK;
+}
+
 /* The rows in memory, sorted, appended to the spill file as one run. */
 static cl_status spill_run(collate_txt *txt, cl_error *err)
 {
@@ -627,8 +682,12 @@ static cl_status spill_run(collate_txt *txt, cl_error *err)
   qsort_r(txt->records, txt->record_count, sizeof(*txt->records), by_timeline, txt);
   txt_run *run = &txt->runs[txt->run_count++];
   run->start = run->end = txt->spill_size;
+  run->first_sample = txt->sample_count;
+  run->samples = 0;
   for(size_t k = 0; k < txt->record_count && !status; k++) {
     const txt_record *r = &txt->records[k];
+    if(k % TXT_SAMPLE_EVERY == 0)
+      status = sample_add(txt, run, run->end + out.len, r, err);
     char header[RUN_HEADER_LEN];
     memcpy(header, &r->seq, 4);
     memcpy(header + 4, &r->key_len, 4);
@@ -851,7 +910,8 @@ uint32_t collate_txt_columns(const collate_txt *txt)
 /* ---- the text ---------------------------------------------------------------- */
 
 /* The array's text on its way to a sink, in pieces of about TXT_SINK_CHUNK;
- * a timeline writes the first live row of each key only. */
+ * a timeline writes the first live row of each key only. Without a sink
+ * (a range merged on the helper) the text is held whole in pending. */
 typedef struct txt_emitter {
   stream_sink sink;
   buf pending, last_key;
@@ -884,7 +944,7 @@ static cl_status emit(txt_emitter *out, const char *key, uint32_t key_len, const
   else
     buf_putc(&out->pending, '[');
   buf_append(&out->pending, object, object_len);
-  if(out->pending.len >= TXT_SINK_CHUNK)
+  if(out->sink.write && out->pending.len >= TXT_SINK_CHUNK)
     return emitter_flush(out, err);
   return CL_OK;
 }
@@ -1008,48 +1068,352 @@ static void heap_down(size_t *heap, size_t n, const run_reader *runs, size_t k)
   }
 }
 
-static cl_status merge_runs(collate_txt *txt, txt_emitter *out, cl_error *err)
+/* The keys k with lower < k <= upper (Python str order; NULL: no end).
+ * Each run holds a range's records one after the other. */
+typedef struct merge_range {
+  const char *upper, *lower;
+  uint32_t upper_len, lower_len;
+} merge_range;
+
+/* A merge's readers of every run, reused from one range to the next. */
+typedef struct run_merge {
+  run_reader *runs;
+  size_t *heap;
+  size_t count;
+} run_merge;
+
+static cl_status run_merge_init(run_merge *m, size_t runs, cl_error *err)
 {
-  size_t n = txt->run_count, live = 0;
-  run_reader *runs = calloc(n, sizeof(*runs));
-  size_t *heap = calloc(n, sizeof(*heap));
-  cl_status status = runs && heap ? CL_OK : cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
-  for(size_t k = 0; k < n && !status; k++) {
+  m->count = runs;
+  m->runs = calloc(runs, sizeof(*m->runs));
+  m->heap = calloc(runs, sizeof(*m->heap));
+  return m->runs && m->heap ? CL_OK : cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+}
+
+static void run_merge_free(run_merge *m)
+{
+  for(size_t k = 0; m->runs && k < m->count; k++)
+    free(m->runs[k].data);
+  free(m->runs);
+  free(m->heap);
+}
+
+/* The first of the run's samples whose key is at or below key. */
+static size_t sample_at_or_below(const collate_txt *txt, const txt_run *run, const char *key,
+                                 uint32_t key_len)
+{
+  const txt_sample *samples = txt->samples + run->first_sample;
+  size_t lo = 0, hi = run->samples;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const char *at = txt->sample_keys.data + samples[mid].key_at;
+    if(key_compare(at, samples[mid].key_len, key, key_len) <= 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+/* Where the run's records of the range lie, give or take: from the last
+ * sample above the range (or the run's start) to the first sample below it
+ * (or the run's end). range_next skips the records outside. */
+static void range_piece(const collate_txt *txt, const txt_run *run, const merge_range *range,
+                        run_reader *r)
+{
+  const txt_sample *samples = txt->samples + run->first_sample;
+  r->pos = run->start;
+  r->end = run->end;
+  if(range->upper) {
+    size_t first = sample_at_or_below(txt, run, range->upper, range->upper_len);
+    if(first)
+      r->pos = samples[first - 1].offset;
+  }
+  if(range->lower) {
+    size_t below = sample_at_or_below(txt, run, range->lower, range->lower_len);
+    if(below < run->samples)
+      r->end = samples[below].offset;
+  }
+}
+
+/* The run's next record in the range; *more = 0 past its end. */
+static cl_status range_next(int fd, run_reader *r, const merge_range *range, int *more,
+                            cl_error *err)
+{
+  for(;;) {
+    cl_status status = run_next(fd, r, more, err);
+    if(status || !*more)
+      return status;
+    if(range->lower && key_compare(r->key, r->key_len, range->lower, range->lower_len) <= 0) {
+      *more = 0;
+      return CL_OK;
+    }
+    if(!range->upper || key_compare(r->key, r->key_len, range->upper, range->upper_len) <= 0)
+      return CL_OK;
+  }
+}
+
+static cl_status merge_range_to(const collate_txt *txt, run_merge *m, const merge_range *range,
+                                txt_emitter *out, cl_error *err)
+{
+  size_t live = 0;
+  size_t *heap = m->heap;
+  cl_status status = CL_OK;
+  for(size_t k = 0; k < m->count && !status; k++) {
+    run_reader *r = &m->runs[k];
     int more;
-    runs[k].pos = txt->runs[k].start;
-    runs[k].end = txt->runs[k].end;
-    status = run_next(txt->spill_fd, &runs[k], &more, err);
+    r->start = r->len = 0;
+    r->id = r->key = r->object = NULL;
+    range_piece(txt, &txt->runs[k], range, r);
+    status = range_next(txt->spill_fd, r, range, &more, err);
     if(!status && more)
       heap[live++] = k;
   }
   for(size_t k = live / 2; k-- > 0 && !status;)
-    heap_down(heap, live, runs, k);
+    heap_down(heap, live, m->runs, k);
   while(live && !status) {
-    run_reader *r = &runs[heap[0]];
+    run_reader *r = &m->runs[heap[0]];
     int more;
     if(is_live(txt, r->id, r->seq))
       status = emit(out, r->key, r->key_len, r->object, r->object_len, err);
     if(!status)
-      status = run_next(txt->spill_fd, r, &more, err);
+      status = range_next(txt->spill_fd, r, range, &more, err);
     if(!status && !more)
       heap[0] = heap[--live];
-    heap_down(heap, live, runs, 0);
+    heap_down(heap, live, m->runs, 0);
   }
-  for(size_t k = 0; runs && k < n; k++)
-    free(runs[k].data);
-  free(runs);
-  free(heap);
   return status;
 }
 
-static cl_status finish_timeline(collate_txt *txt, txt_emitter *out, cl_error *err)
+/* A range's text, written after what out wrote before. held was merged
+ * without a sink, every row after a ", " (see merge_held): the first one's
+ * is mended into the "[" when nothing came before. */
+static cl_status emit_held(txt_emitter *out, const txt_emitter *held, cl_error *err)
+{
+  size_t rows = held->written - 1;
+  if(!rows)
+    return CL_OK;
+  cl_status status = emitter_flush(out, err);
+  const char *text = held->pending.data;
+  size_t len = held->pending.len;
+  if(!status && !out->written) {
+    text += 2;
+    len -= 2;
+    status = out->sink.write(out->sink.ctx, "[", 1, err);
+  }
+  if(!status)
+    status = out->sink.write(out->sink.ctx, text, len, err);
+  out->written += rows;
+  buf_clear(&out->last_key);
+  buf_append(&out->last_key, held->last_key.data, held->last_key.len);
+  return status;
+}
+
+static int by_sample_key(const void *a, const void *b, void *context)
+{
+  const collate_txt *txt = context;
+  const txt_sample *x = *(const txt_sample *const *)a, *y = *(const txt_sample *const *)b;
+  return -key_compare(txt->sample_keys.data + x->key_at, x->key_len,
+                      txt->sample_keys.data + y->key_at, y->key_len);
+}
+
+/* Ranges of about run_bytes each, cut at sampled keys: *count of them, in
+ * output order; *out = NULL and *count = 1 when the merge stays whole. */
+static cl_status merge_ranges(const collate_txt *txt, merge_range **out, size_t *count,
+                              cl_error *err)
+{
+  size_t n = txt->sample_count;
+  uint64_t want = txt->spill_size / (txt->run_bytes ? txt->run_bytes : 1) + 1;
+  *out = NULL;
+  *count = 1;
+  if(want > n)
+    want = n;
+  if(want < 2 || want * txt->run_count > TXT_MAX_RANGE_PIECES)
+    return CL_OK;
+  const txt_sample **order = malloc(n * sizeof(*order));
+  merge_range *ranges = calloc(want, sizeof(*ranges));
+  if(!order || !ranges) {
+    free(order);
+    free(ranges);
+    return cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
+  }
+  for(size_t k = 0; k < n; k++)
+    order[k] = &txt->samples[k];
+  qsort_r(order, n, sizeof(*order), by_sample_key, (void *)txt);
+  size_t ranges_count = 1;
+  for(size_t j = 1; j < want; j++) {
+    const txt_sample *cut = order[j * n / want];
+    const char *key = txt->sample_keys.data + cut->key_at;
+    merge_range *last = &ranges[ranges_count - 1];
+    /* Equal keys stay in one range: a cut equal to the one before is none. */
+    if(last->upper && !key_compare(key, cut->key_len, last->upper, last->upper_len))
+      continue;
+    last->lower = key;
+    last->lower_len = cut->key_len;
+    ranges[ranges_count].upper = key;
+    ranges[ranges_count].upper_len = cut->key_len;
+    ranges_count++;
+  }
+  free(order);
+  *out = ranges;
+  *count = ranges_count;
+  return CL_OK;
+}
+
+/* Whose turn it is to write: range j is written once ranges 0 to j - 1
+ * are. A thread that fails stops the other's waiting. */
+typedef struct merge_turns {
+  pthread_mutex_t lock;
+  pthread_cond_t moved;
+  size_t written;
+  int stopped;
+} merge_turns;
+
+/* Whether range j may be written now; with wait, blocks until it may (1)
+ * or the other thread failed (0). */
+static int turn_of(merge_turns *turns, size_t j, int wait)
+{
+  pthread_mutex_lock(&turns->lock);
+  while(wait && turns->written != j && !turns->stopped)
+    pthread_cond_wait(&turns->moved, &turns->lock);
+  int mine = turns->written == j && !turns->stopped;
+  pthread_mutex_unlock(&turns->lock);
+  return mine;
+}
+
+/* After range j is written, or (failed) never will be. */
+static void turn_pass(merge_turns *turns, size_t j, int failed)
+{
+  pthread_mutex_lock(&turns->lock);
+  if(failed)
+    turns->stopped = 1;
+  else
+    turns->written = j + 1;
+  pthread_cond_broadcast(&turns->moved);
+  pthread_mutex_unlock(&turns->lock);
+}
+
+/* One thread's share of a merge cut into ranges: every other range. Each
+ * thread writes the ranges it merges, in turn: straight to the sink when
+ * the turn is already there as the range starts, else merged into held
+ * and written when it comes. Writing is as much work as merging (a copy
+ * into the page cache), so one thread writing both's ranges kept the other
+ * idle half the time. */
+typedef struct range_share {
+  const collate_txt *txt;
+  const merge_range *ranges;
+  size_t count, first;
+  merge_turns *turns;
+  txt_emitter *out; /* shared: used only by the thread whose turn it is */
+  txt_emitter held;
+  run_merge readers;
+} range_share;
+
+static cl_status merge_held(range_share *share, const merge_range *range, cl_error *err)
+{
+  buf_clear(&share->held.pending);
+  buf_clear(&share->held.last_key);
+  share->held.written = 1;
+  cl_status status = merge_range_to(share->txt, &share->readers, range, &share->held, err);
+  if(!status && buf_status(&share->held.pending))
+    status = cl_fail(err, buf_status(&share->held.pending), "txt: out of memory");
+  return status;
+}
+
+static cl_status range_share_run(void *ctx, cl_error *err)
+{
+  range_share *share = ctx;
+  cl_status status = CL_OK;
+  size_t j;
+  for(j = share->first; j < share->count && !status; j += 2) {
+    if(turn_of(share->turns, j, 0)) {
+      status = merge_range_to(share->txt, &share->readers, &share->ranges[j], share->out, err);
+    } else {
+      status = merge_held(share, &share->ranges[j], err);
+      if(!status && !turn_of(share->turns, j, 1))
+        return CL_OK; /* the other thread failed: its status tells */
+      if(!status)
+        status = emit_held(share->out, &share->held, err);
+    }
+    turn_pass(share->turns, j, status != CL_OK);
+  }
+  return status;
+}
+
+static void range_share_free(range_share *share)
+{
+  run_merge_free(&share->readers);
+  buf_free(&share->held.pending);
+  buf_free(&share->held.last_key);
+}
+
+/* Ranges 0, 2, 4... merged on this thread, 1, 3, 5... on the helper. */
+static cl_status merge_runs_parallel(collate_txt *txt, worker *helper, const merge_range *ranges,
+                                     size_t count, txt_emitter *out, cl_error *err)
+{
+  merge_turns turns;
+  range_share shares[2];
+  memset(&turns, 0, sizeof(turns));
+  memset(shares, 0, sizeof(shares));
+  pthread_mutex_init(&turns.lock, NULL);
+  pthread_cond_init(&turns.moved, NULL);
+  cl_status status = CL_OK;
+  for(size_t k = 0; k < 2; k++) {
+    range_share *share = &shares[k];
+    share->txt = txt;
+    share->ranges = ranges;
+    share->count = count;
+    share->first = k;
+    share->turns = &turns;
+    share->out = out;
+    share->held.timeline = 1;
+    if(!status)
+      status = run_merge_init(&share->readers, txt->run_count, err);
+  }
+  if(!status)
+    status = worker_submit(helper, range_share_run, &shares[1], err);
+  if(!status) {
+    status = range_share_run(&shares[0], err);
+    cl_status helped = worker_wait(helper, status ? NULL : err);
+    if(!status)
+      status = helped;
+  }
+  for(size_t k = 0; k < 2; k++)
+    range_share_free(&shares[k]);
+  pthread_cond_destroy(&turns.moved);
+  pthread_mutex_destroy(&turns.lock);
+  return status;
+}
+
+static cl_status merge_runs(collate_txt *txt, worker *helper, txt_emitter *out, cl_error *err)
+{
+  merge_range *ranges = NULL;
+  size_t count = 1;
+  cl_status status = helper ? merge_ranges(txt, &ranges, &count, err) : CL_OK;
+  if(!status && count > 1) {
+    status = merge_runs_parallel(txt, helper, ranges, count, out, err);
+  } else if(!status) {
+    merge_range whole = {NULL, NULL, 0, 0};
+    run_merge m;
+    memset(&m, 0, sizeof(m));
+    status = run_merge_init(&m, txt->run_count, err);
+    if(!status)
+      status = merge_range_to(txt, &m, &whole, out, err);
+    run_merge_free(&m);
+  }
+  free(ranges);
+  return status;
+}
+
+static cl_status finish_timeline(collate_txt *txt, worker *helper, txt_emitter *out,
+                                 cl_error *err)
 {
   cl_status status = CL_OK;
   if(txt->run_count) {
     if(txt->record_count)
       status = spill_run(txt, err);
     if(!status)
-      status = merge_runs(txt, out, err);
+      status = merge_runs(txt, helper, out, err);
     return status;
   }
   size_t kept = 0;
@@ -1093,13 +1457,14 @@ static cl_status finish_device(collate_txt *txt, txt_emitter *out, cl_error *err
   return status;
 }
 
-cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, cl_error *err)
+cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, worker *helper,
+                                cl_error *err)
 {
   txt_emitter out;
   memset(&out, 0, sizeof(out));
   out.sink = sink;
   out.timeline = txt->spec->style == TXT_TIMELINE;
-  cl_status status = out.timeline ? finish_timeline(txt, &out, err)
+  cl_status status = out.timeline ? finish_timeline(txt, helper, &out, err)
                                   : finish_device(txt, &out, err);
   if(!status) {
     buf_append(&out.pending, out.written ? "]" : "[]", out.written ? 1 : 2);
@@ -1112,5 +1477,5 @@ cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, cl_error *er
 
 cl_status collate_txt_finish(collate_txt *txt, buf *out, cl_error *err)
 {
-  return collate_txt_finish_to(txt, stream_sink_to_buf(out), err);
+  return collate_txt_finish_to(txt, stream_sink_to_buf(out), NULL, err);
 }
