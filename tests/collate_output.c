@@ -357,8 +357,8 @@ TEST(collate_output_encoder_failure_stores_nothing)
  * the first rows of each group for the txt, as many as it gets to before
  * this thread is done with the group before (groups of 300 rows: some,
  * none or all); from the 23rd upload on, the txt (over 4 MB) is sorted in
- * runs, whose merge is then cut into ranges, every other one merged on the
- * encoder thread: the same bytes as one thread doing it all in turn. */
+ * runs, whose merge is then cut into 4-7 ranges, every other one merged on
+ * the encoder thread: the same bytes as one thread doing it all in turn. */
 TEST(collate_output_txt_read_ahead_same_bytes)
 {
   enum { UPLOADS = 36, ROWS = 300, USER = 7300 };

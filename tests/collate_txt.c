@@ -269,7 +269,7 @@ static void finish_txt(collate_txt *txt, int way, buf *out)
 
 TEST(collate_txt_spilled_runs_merge_to_the_same_text)
 {
-  /* Two threads merge ~110, ~30 and 2 ranges cut at sampled keys that
+  /* Two threads merge 131, 75 and 8 ranges cut at sampled keys that
    * repeat (40 datetimes, 50 items) with runs of 5000, 20000 and 300000
    * bytes; with 1 and 700 there are too many runs to cut (one thread). */
   static const size_t run_bytes[] = {1, 700, 5000, 20000, 300000};

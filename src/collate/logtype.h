@@ -191,8 +191,8 @@ cl_status collate_txt_finish(collate_txt *txt, buf *out, cl_error *err);
 /* The same text written to sink in pieces, so a txt of hundreds of MB is
  * never held whole (write_txt streams it to a temp file). helper (may be
  * NULL) is an idle worker thread this call may use until it returns: an sms
- * or call txt of several runs is then merged on both threads, which costs
- * two more runs' worth of memory (run_bytes each) while it lasts. */
+ * or call txt of several runs is then merged on both threads, in ranges of
+ * a quarter of run_bytes, one held in memory by each. */
 cl_status collate_txt_finish_to(collate_txt *txt, stream_sink sink, worker *helper,
                                 cl_error *err);
 void collate_txt_free(collate_txt *txt);
