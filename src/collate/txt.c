@@ -1303,9 +1303,9 @@ static void turn_pass(merge_turns *turns, size_t j, int failed)
 /* One thread's share of a merge cut into ranges: every other range. Each
  * thread writes the ranges it merges, in turn: straight to the sink when
  * the turn is already there as the range starts, else merged into held
- * and written when it comes. Writing is as much work as merging (a copy
- * into the page cache), so one thread writing both's ranges kept the other
- * idle half the time. */
+ * and written when it comes. Writing a range (a copy into the page cache)
+ * took as long as merging it on the VM measured, so one thread writing
+ * both threads' ranges kept the other idle half the time. */
 typedef struct range_share {
   const collate_txt *txt;
   const merge_range *ranges;
@@ -1331,8 +1331,7 @@ static cl_status range_share_run(void *ctx, cl_error *err)
 {
   range_share *share = ctx;
   cl_status status = CL_OK;
-  size_t j;
-  for(j = share->first; j < share->count && !status; j += 2) {
+  for(size_t j = share->first; j < share->count && !status; j += 2) {
     if(turn_of(share->turns, j, 0)) {
       status = merge_range_to(share->txt, &share->readers, &share->ranges[j], share->out, err);
     } else {
