@@ -301,6 +301,47 @@ TEST(collate_txt_spilled_runs_merge_to_the_same_text)
   buf_free(&spilled);
 }
 
+/* A sink that fails once it has taken budget bytes. The two merging
+ * threads write to it in turns, never at once. */
+typedef struct full_sink {
+  size_t taken, budget;
+} full_sink;
+
+static cl_status full_sink_write(void *ctx, const void *data, size_t len, cl_error *err)
+{
+  full_sink *sink = ctx;
+  (void)data;
+  if(sink->taken + len > sink->budget)
+    return cl_fail(err, CL_ERR_IO, "test sink: full after %zu bytes", sink->taken);
+  sink->taken += len;
+  return CL_OK;
+}
+
+/* A write failing on either thread of a two-thread merge fails the finish
+ * with the sink's message, and the other thread stops waiting for its
+ * turn (a hang here is the bug). */
+TEST(collate_txt_two_thread_merge_fails_with_its_sink)
+{
+  static const size_t budgets[] = {0, 1, 5000, 20000, 40000, 56000};
+  const collate_type *sms = collate_type_find("sms_log");
+  for(size_t b = 0; b < COUNT(budgets); b++) {
+    cl_error err = {0};
+    worker *helper = NULL;
+    full_sink full = {0, budgets[b]};
+    stream_sink sink = {full_sink_write, &full};
+    collate_txt *txt = collate_txt_create(sms, "d1");
+    collate_txt_set_run_bytes(txt, 5000);
+    add_sms_rows(txt, sms, 3000);
+    CHECK_OK(worker_create(&helper, &err), &err);
+    CHECK_STATUS(collate_txt_finish_to(txt, sink, helper, &err), CL_ERR_IO);
+    if(!strstr(err.message, "test sink: full after"))
+      unit_fail(__FILE__, __LINE__, "budget %zu: %s", budgets[b], err.message);
+    CHECK(full.taken <= budgets[b]);
+    worker_free(helper);
+    collate_txt_free(txt);
+  }
+}
+
 /* design.md item 9 on a timeline: an id's earlier version is not shown
  * even where its key differs from the latest one's (an sms datetime clamped
  * at two different ts_updated, or clamped once only, when a rival
