@@ -1249,7 +1249,7 @@ static cl_status merge_ranges(const collate_txt *txt, merge_range **out, size_t 
   qsort_r(order, n, sizeof(*order), by_sample_key, (void *)txt);
   size_t ranges_count = 1;
   for(size_t j = 1; j < want; j++) {
-    const txt_sample *cut = order[j * n / want];
+    const txt_sample *cut = order[(uint64_t)j * n / want];
     const char *key = txt->sample_keys.data + cut->key_at;
     merge_range *last = &ranges[ranges_count - 1];
     /* Equal keys stay in one range: a cut equal to the one before is none. */
@@ -1288,6 +1288,15 @@ static int turn_of(merge_turns *turns, size_t j, int wait)
   return mine;
 }
 
+/* Whether the other thread failed: then nothing more is written. */
+static int turns_stopped(merge_turns *turns)
+{
+  pthread_mutex_lock(&turns->lock);
+  int stopped = turns->stopped;
+  pthread_mutex_unlock(&turns->lock);
+  return stopped;
+}
+
 /* After range j is written, or (failed) never will be. */
 static void turn_pass(merge_turns *turns, size_t j, int failed)
 {
@@ -1320,6 +1329,8 @@ static cl_status merge_held(range_share *share, const merge_range *range, cl_err
 {
   buf_clear(&share->held.pending);
   buf_clear(&share->held.last_key);
+  /* As if a row came before: every row gets its ", ". The empty last_key
+   * matches no row's key, which always holds the ':' of "{ms}:{item_id}". */
   share->held.written = 1;
   cl_status status = merge_range_to(share->txt, &share->readers, range, &share->held, err);
   if(!status && buf_status(&share->held.pending))
@@ -1332,6 +1343,8 @@ static cl_status range_share_run(void *ctx, cl_error *err)
   range_share *share = ctx;
   cl_status status = CL_OK;
   for(size_t j = share->first; j < share->count && !status; j += 2) {
+    if(turns_stopped(share->turns))
+      return CL_OK; /* the other thread failed: its status tells */
     if(turn_of(share->turns, j, 0)) {
       status = merge_range_to(share->txt, &share->readers, &share->ranges[j], share->out, err);
     } else {
