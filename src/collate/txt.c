@@ -1276,25 +1276,18 @@ typedef struct merge_turns {
   int stopped;
 } merge_turns;
 
-/* Whether range j may be written now; with wait, blocks until it may (1)
- * or the other thread failed (0). */
+enum { TURN_LATER, TURN_NOW, TURN_NEVER };
+
+/* Whether range j may be written now, later, or never (the other thread
+ * failed); with wait, blocks while it is later. */
 static int turn_of(merge_turns *turns, size_t j, int wait)
 {
   pthread_mutex_lock(&turns->lock);
   while(wait && turns->written != j && !turns->stopped)
     pthread_cond_wait(&turns->moved, &turns->lock);
-  int mine = turns->written == j && !turns->stopped;
+  int turn = turns->stopped ? TURN_NEVER : turns->written == j ? TURN_NOW : TURN_LATER;
   pthread_mutex_unlock(&turns->lock);
-  return mine;
-}
-
-/* Whether the other thread failed: then nothing more is written. */
-static int turns_stopped(merge_turns *turns)
-{
-  pthread_mutex_lock(&turns->lock);
-  int stopped = turns->stopped;
-  pthread_mutex_unlock(&turns->lock);
-  return stopped;
+  return turn;
 }
 
 /* After range j is written, or (failed) never will be. */
@@ -1343,17 +1336,18 @@ static cl_status range_share_run(void *ctx, cl_error *err)
   range_share *share = ctx;
   cl_status status = CL_OK;
   for(size_t j = share->first; j < share->count && !status; j += 2) {
-    if(turns_stopped(share->turns))
-      return CL_OK; /* the other thread failed: its status tells */
-    if(turn_of(share->turns, j, 0)) {
+    int turn = turn_of(share->turns, j, 0);
+    if(turn == TURN_NOW) {
       status = merge_range_to(share->txt, &share->readers, &share->ranges[j], share->out, err);
-    } else {
+    } else if(turn == TURN_LATER) {
       status = merge_held(share, &share->ranges[j], err);
-      if(!status && !turn_of(share->turns, j, 1))
-        return CL_OK; /* the other thread failed: its status tells */
       if(!status)
+        turn = turn_of(share->turns, j, 1);
+      if(!status && turn == TURN_NOW)
         status = emit_held(share->out, &share->held, err);
     }
+    if(turn == TURN_NEVER)
+      return CL_OK; /* the other thread failed: its status tells */
     turn_pass(share->turns, j, status != CL_OK);
   }
   return status;
