@@ -1,7 +1,8 @@
 /* The engine's outputs on both sides of its 1 MB output buffer: a small
- * upload's spool and new current stay in memory (the spool never becomes a
+ * update's spool and new current stay in memory (the spool never becomes a
  * file, the txt reads current back from memory), a large one's go through
- * temp files. Either way the same rows must come out. */
+ * temp files; a first upload's spool is stored as both diff and current.
+ * Either way the same rows must come out. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +126,7 @@ TEST(collate_output_same_rows_in_memory_and_spilled)
     key_of(txt, sizeof(txt), USER_TXT, user, NULL);
     store_precondition always = {STORE_ALWAYS, NULL};
 
-    /* First upload: diff and current hold the same rows, copied from one
-     * spool, so they are the same bytes. */
+    /* First upload: diff and current are the spool, so the same bytes. */
     buf json = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
     sms_upload(&json, 0, rows, output_vectors[v].body_len);
     snprintf(upload, sizeof(upload), USER_UPLOAD, user, 1);
@@ -139,6 +139,11 @@ TEST(collate_output_same_rows_in_memory_and_spilled)
     CHECK_OK(store_get(s, current, &a, NULL, &err), &err);
     CHECK_OK(store_get(s, diff1, &b, NULL, &err), &err);
     CHECK_MEM(a.data, a.len, b.data, b.len);
+    /* One file put twice, but two objects: the second put copies it. */
+    store_info current_info, diff_info;
+    CHECK_OK(store_head(s, current, &current_info, &err), &err);
+    CHECK_OK(store_head(s, diff1, &diff_info, &err), &err);
+    CHECK(strcmp(current_info.etag, diff_info.etag) != 0);
     if(v == 1 && a.len <= (1u << 20))
       unit_fail(__FILE__, __LINE__, "%s: current is only %zu bytes, not past the buffer",
                 name, a.len);
@@ -221,6 +226,74 @@ static void check_same_object(store *a, store *b, const char *key)
     unit_fail(__FILE__, __LINE__, "%s: %zu and %zu bytes, not the same", key, x.len, y.len);
   buf_free(&x);
   buf_free(&y);
+}
+
+/* Fails the write of one key, once. */
+typedef struct failing_write {
+  const char *key;
+  int failed;
+} failing_write;
+
+static cl_status fail_write_of(void *ctx, const char *key, cl_error *err)
+{
+  failing_write *f = ctx;
+  if(f->failed || strcmp(key, f->key))
+    return CL_OK;
+  f->failed = 1;
+  return cl_fail(err, CL_ERR_TRANSIENT, "%s: write refused by the test", key);
+}
+
+/* A first upload that dies before its current is written leaves the diff
+ * (its spool, put as it is); the retry finds the diff and no current, so
+ * it spools the rows again, keeps the diff and writes the current from the
+ * new spool: the bytes of an upload that never died. */
+TEST(collate_output_first_upload_retried_after_its_current_failed)
+{
+  for(size_t v = 0; v < sizeof(output_vectors) / sizeof(output_vectors[0]); v++) {
+    int user = 7010 + (int)v, rows = output_vectors[v].rows;
+    store *s = NULL, *clean = NULL;
+    cl_error err = {0};
+    char upload[256], current[256], diff[256], txt[256];
+    CHECK_OK(store_open(unit_temp_dir(), &s, &err), &err);
+    CHECK_OK(store_open(unit_temp_dir(), &clean, &err), &err);
+    if(!s || !clean)
+      return;
+    key_of(current, sizeof(current), USER_CURRENT, user, NULL);
+    key_of(diff, sizeof(diff), USER_DIFF, user, "2026-01-02");
+    key_of(txt, sizeof(txt), USER_TXT, user, NULL);
+    snprintf(upload, sizeof(upload), USER_UPLOAD, user, 1);
+    store_precondition always = {STORE_ALWAYS, NULL};
+    buf json = BUF_INIT;
+    sms_upload(&json, 0, rows, output_vectors[v].body_len);
+    CHECK_OK(store_put(clean, upload, json.data, json.len, &always, NULL, &err), &err);
+    collate_at(clean, upload, "2026-01-02T00:00:00Z");
+    CHECK_OK(store_put(s, upload, json.data, json.len, &always, NULL, &err), &err);
+
+    collate_options options;
+    collate_result r;
+    failing_write refuse = {current, 0};
+    CHECK_OK(collate_options_from_env(&options, &err), &err);
+    CHECK_OK(utc_parse_iso8601("2026-01-02T00:00:00Z", &options.now_micros, &err), &err);
+    options.hooks.before_write = fail_write_of;
+    options.hooks.ctx = &refuse;
+    options.max_attempts = 1;
+    CHECK_STATUS(collate_upload(s, upload, &options, &r, &err), CL_ERR_TRANSIENT);
+    CHECK_INT(rows_of(s, current), -1);
+    CHECK_INT(rows_of(s, diff), rows);
+    store_info before, after;
+    CHECK_OK(store_head(s, diff, &before, &err), &err);
+
+    CHECK_OK(collate_upload(s, upload, &options, &r, &err), &err);
+    CHECK_INT(r.new_rows, rows);
+    CHECK_OK(store_head(s, diff, &after, &err), &err);
+    CHECK_STR(after.etag, before.etag);
+    const char *keys[] = {current, diff, txt};
+    for(size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+      check_same_object(s, clean, keys[k]);
+    buf_free(&json);
+    store_free(s);
+    store_free(clean);
+  }
 }
 
 /* Row groups encoded on a second thread, with the first upload's txt fed

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,4 +187,75 @@ TEST(core_stream_fd_starts_writeback_in_steps)
   CHECK_OK(file.read_at(file.ctx, 359, tail, sizeof(tail), &err), &err);
   CHECK_MEM(tail, 2, "ij", 2);
   close(fd);
+}
+
+/* stream_fd_copy_from appends after what the destination holds, in the
+ * kernel or (a destination copy_file_range refuses: O_APPEND) through
+ * memory, and a source shorter than the size asked for is an error that
+ * says where it ended. */
+static const struct {
+  const char *name;
+  int append_only;        /* O_APPEND: copy_file_range refuses it */
+  size_t source_bytes;
+  size_t copy_bytes;
+  uint64_t writeback_at;  /* expected writeback_started */
+  const char *failure;    /* expected message, or NULL */
+} copy_vectors[] = {
+  {"nothing to copy", 0, 100, 0, 0, NULL},
+  {"one byte", 0, 100, 1, 0, NULL},
+  {"part of the source", 0, 300000, 200000, 0, NULL},
+  {"two kernel calls, writeback after each", 0, 9u << 20, 9u << 20, (9u << 20) + 7, NULL},
+  {"through memory", 1, 9u << 20, 9u << 20, (9u << 20) + 7, NULL},
+  {"short source", 0, 1000, 1001, 0,
+   "destination: copy: the source ended at 1000 bytes of 1001"},
+  {"short source through memory", 1, 1000, 1001, 0,
+   "destination: copy: the source ended at 1000 bytes of 1001"},
+};
+
+TEST(core_stream_fd_copy_from_vectors)
+{
+  uint8_t *data = malloc(9u << 20);
+  CHECK(data != NULL);
+  if(!data)
+    return;
+  for(size_t i = 0; i < (9u << 20); i++)
+    data[i] = pattern(i);
+  for(size_t v = 0; v < sizeof(copy_vectors) / sizeof(copy_vectors[0]); v++) {
+    cl_error err = {0};
+    int from = -1, to = -1;
+    CHECK_OK(stream_temp_fd(&from, &err), &err);
+    CHECK_OK(stream_temp_fd(&to, &err), &err);
+    if(from < 0 || to < 0)
+      break;
+    CHECK_INT(write(from, data, copy_vectors[v].source_bytes),
+              copy_vectors[v].source_bytes);
+    stream_fd out = {.fd = to, .name = "destination", .writeback_every = 1u << 20};
+    stream_sink sink = stream_sink_to_fd(&out);
+    CHECK_OK(sink.write(sink.ctx, "before:", 7, &err), &err);
+    if(copy_vectors[v].append_only)
+      CHECK_INT(fcntl(to, F_SETFL, O_APPEND), 0);
+    cl_status status = stream_fd_copy_from(&out, from, copy_vectors[v].copy_bytes, &err);
+    if(copy_vectors[v].failure) {
+      CHECK_STATUS(status, CL_ERR_IO);
+      CHECK_STR(unit_error_message(&err), copy_vectors[v].failure);
+    } else {
+      if(status)
+        unit_fail(__FILE__, __LINE__, "%s: %s", copy_vectors[v].name, unit_error_message(&err));
+      size_t len = 7 + copy_vectors[v].copy_bytes;
+      CHECK_INT(out.written, len);
+      CHECK_INT(out.writeback_started, copy_vectors[v].writeback_at);
+      CHECK_INT(lseek(to, 0, SEEK_END), len);
+      uint8_t *back = malloc(len);
+      CHECK(back != NULL);
+      if(back) {
+        CHECK_INT(pread(to, back, len, 0), len);
+        CHECK_MEM(back, 7, "before:", 7);
+        CHECK_MEM(back + 7, len - 7, data, copy_vectors[v].copy_bytes);
+      }
+      free(back);
+    }
+    close(from);
+    close(to);
+  }
+  free(data);
 }

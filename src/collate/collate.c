@@ -1215,8 +1215,11 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
 }
 
 /* The day's diff: old rows, then each spooled row unless the diff's latest
- * row of its id already has its row_hash (a replay). */
-static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
+ * row of its id already has its row_hash (a replay). With no diff yet that
+ * is every spooled row in the spool's own row groups: a stored spool
+ * (`whole_spool`, finished, spool_size bytes) is then put as it is. */
+static cl_status write_diff(engine *e, history_file *spool, output_file *whole_spool,
+                            uint64_t spool_size, cl_error *err)
 {
   const collate_type *t = e->type;
   history_file diff;
@@ -1224,10 +1227,15 @@ static cl_status write_diff(engine *e, history_file *spool, cl_error *err)
   output_file out;
   history_batch batch;
   uint64_t appended = 0;
+  cl_status status = history_fetch(e->s, e->diff_key.data, t, &e->schema, &diff, err);
+  if(!status && !diff.exists && whole_spool) {
+    status = put_finished(e, whole_spool, spool_size, e->diff_key.data, &diff, err);
+    history_close(&diff);
+    return status;
+  }
   memset(&latest, 0, sizeof(latest));
   output_init(&out);
   history_batch_init(&batch);
-  cl_status status = history_fetch(e->s, e->diff_key.data, t, &e->schema, &diff, err);
   if(!status && diff.exists) {
     uint32_t columns = COLUMN_BIT(t->col_id) | COLUMN_BIT(t->col_row_hash) |
                        COLUMN_BIT(t->col_ts_updated);
@@ -1448,7 +1456,6 @@ static cl_status attempt(engine *e, cl_error *err)
   output_file spool, written;
   collate_txt *txt = NULL;
   txt_output text;
-  int rendering = 0; /* the txt is being rendered on the encoder thread */
   memset(&unique, 0, sizeof(unique));
   output_init(&spool);
   output_init(&written);
@@ -1479,12 +1486,13 @@ static cl_status attempt(engine *e, cl_error *err)
       status = cl_fail(err, CL_ERR_NOMEM, "txt: out of memory");
   }
   txt_output_init(&text, e, txt);
+  /* With no history the new current is the spool, and so is the diff when
+   * the day has none yet: the spool is then made as a stored output, put
+   * as it is, and its rows go to the txt as they are written. */
+  int spool_is_current = !current.exists;
   if(!status)
-    status = output_open(e, &spool, 0, err);
-  /* With no history the new current is the spool: its rows go to the txt
-   * as they are written, instead of being read back from current later. */
-  int txt_fed = txt && !current.exists;
-  if(!status && txt_fed)
+    status = output_open(e, &spool, spool_is_current, err);
+  if(!status && txt && spool_is_current)
     row_buffer_feed_txt(&spool.buffer, txt);
   if(!status)
     status = build_spool(e, &current, &unique, &spool, err);
@@ -1494,52 +1502,48 @@ static cl_status attempt(engine *e, cl_error *err)
     status = output_finish(&spool, &spool_size, err);
     size_t whole_len = 0;
     const uint8_t *whole = output_whole(&spool, &whole_len);
+    int fd = -1;
     if(!status && whole) {
       /* Borrows the spool's buffer: spool_file is closed before spool. */
       status = history_open_memory(whole, whole_len, "spool of new rows", e->type, &e->schema,
                                    &spool_file, err);
     } else if(!status) {
-      status = history_open_fd(spool.fd, "spool of new rows", e->type, &e->schema, &spool_file,
-                               err);
-      spool.fd = -1; /* taken by spool_file */
+      /* A stored spool keeps its file for the puts. */
+      fd = spool_is_current ? dup(spool.fd) : spool.fd;
+      if(fd < 0)
+        status = cl_fail(err, CL_ERR_IO, "spool of new rows: dup: %s", strerror(errno));
     }
-    /* A fed txt is complete: when the upload was large enough to start the
-     * encoder thread, the txt is rendered there while diff and current are
-     * built here (a later row group handed over waits for it). */
-    if(!status && txt_fed && e->encoder.thread) {
-      status = worker_submit(e->encoder.thread, txt_output_render, &text, err);
-      rendering = !status;
+    if(fd >= 0) {
+      status = history_open_fd(fd, "spool of new rows", e->type, &e->schema, &spool_file, err);
+      if(!spool_is_current)
+        spool.fd = -1; /* taken by spool_file */
     }
     if(!status)
-      status = write_diff(e, &spool_file, err);
+      status = write_diff(e, &spool_file, spool_is_current ? &spool : NULL, spool_size, err);
     /* diff, txt, then current: whether an upload is new is decided against
      * current, so everything written before it is redone by a replay after
      * a crash at any point (design.md item 4), the txt included. */
-    if(!status)
+    output_file *new_current = &spool;
+    size = spool_size;
+    if(!status && !spool_is_current) {
+      new_current = &written;
       status = build_current(e, &current, &spool_file, &written, &size, err);
-    if(rendering) {
-      cl_status rendered = worker_wait(e->encoder.thread, status ? NULL : err);
-      rendering = 0;
-      if(!status)
-        status = rendered;
-    } else if(!status && txt) {
-      if(!txt_fed)
+      if(!status && txt)
         status = txt_add_current(e, txt, &written, err);
-      /* The encoder thread, when the history was long enough to start it,
-       * has nothing else to do now: the txt's runs merge on both threads. */
-      text.helper = e->encoder.thread;
-      if(!status)
-        status = txt_output_render(&text, err);
     }
+    /* The encoder thread, when the upload or the history was large enough
+     * to start it, has nothing else to do now: the txt's runs merge on both
+     * threads. */
+    text.helper = e->encoder.thread;
+    if(!status && txt)
+      status = txt_output_render(&text, err);
     if(!status && txt)
       status = txt_output_store(e, &text, err);
     if(!status)
-      status = put_finished(e, &written, size, e->current_key.data, &current, err);
+      status = put_finished(e, new_current, size, e->current_key.data, &current, err);
     r->total_rows = r->history_rows + r->new_rows + r->deleted_rows;
   } else if(!status)
     r->total_rows = r->history_rows;
-  if(rendering)
-    worker_wait(e->encoder.thread, NULL);
   txt_output_close(&text);
   history_close(&spool_file);
   output_close(&spool);

@@ -76,6 +76,16 @@ stream_source stream_source_from_fd(stream_fd *fd)
   return (stream_source){fd_read, fd};
 }
 
+static void start_writeback(stream_fd *f)
+{
+  if(f->writeback_every && f->written - f->writeback_started >= f->writeback_every) {
+    /* A hint: a failure here shows again at the fsync that matters. */
+    sync_file_range(f->fd, (off_t)f->writeback_started,
+                    (off_t)(f->written - f->writeback_started), SYNC_FILE_RANGE_WRITE);
+    f->writeback_started = f->written;
+  }
+}
+
 static cl_status fd_write(void *ctx, const void *data, size_t len, cl_error *err)
 {
   stream_fd *f = ctx;
@@ -91,18 +101,78 @@ static cl_status fd_write(void *ctx, const void *data, size_t len, cl_error *err
     len -= (size_t)n;
     f->written += (uint64_t)n;
   }
-  if(f->writeback_every && f->written - f->writeback_started >= f->writeback_every) {
-    /* A hint: a failure here shows again at the fsync that matters. */
-    sync_file_range(f->fd, (off_t)f->writeback_started,
-                    (off_t)(f->written - f->writeback_started), SYNC_FILE_RANGE_WRITE);
-    f->writeback_started = f->written;
-  }
+  start_writeback(f);
   return CL_OK;
 }
 
 stream_sink stream_sink_to_fd(stream_fd *fd)
 {
   return (stream_sink){fd_write, fd};
+}
+
+/* A copy through memory goes in pieces of this size; one in the kernel in
+ * calls of at most this many pieces, so that the writeback hint is given
+ * along the way. */
+#define COPY_PIECE_BYTES (256u << 10)
+#define COPY_KERNEL_PIECES 32
+
+static cl_status source_ended(const stream_fd *to, uint64_t done, uint64_t size, cl_error *err)
+{
+  return cl_fail(err, CL_ERR_IO, "%s: copy: the source ended at %llu bytes of %llu", to->name,
+                 (unsigned long long)done, (unsigned long long)size);
+}
+
+/* Copies through memory, for files copy_file_range cannot take. */
+static cl_status copy_by_reading(stream_fd *to, int from, uint64_t done, uint64_t size,
+                                 cl_error *err)
+{
+  char *chunk = malloc(COPY_PIECE_BYTES);
+  if(!chunk)
+    return cl_fail(err, CL_ERR_NOMEM, "%s: copy: out of memory", to->name);
+  cl_status status = CL_OK;
+  while(done < size && !status) {
+    size_t want = size - done < COPY_PIECE_BYTES ? (size_t)(size - done) : COPY_PIECE_BYTES;
+    ssize_t n = pread(from, chunk, want, (off_t)done);
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n < 0)
+      status = cl_fail(err, CL_ERR_IO, "%s: copy: reading the source: %s", to->name,
+                       strerror(errno));
+    else if(n == 0)
+      status = source_ended(to, done, size, err);
+    else
+      status = fd_write(to, chunk, (size_t)n, err);
+    if(n > 0)
+      done += (uint64_t)n;
+  }
+  free(chunk);
+  return status;
+}
+
+cl_status stream_fd_copy_from(stream_fd *to, int from, uint64_t size, cl_error *err)
+{
+  uint64_t done = 0;
+  while(done < size) {
+    loff_t offset = (loff_t)done;
+    uint64_t most = (uint64_t)COPY_PIECE_BYTES * COPY_KERNEL_PIECES;
+    size_t want = (size_t)(size - done < most ? size - done : most);
+    ssize_t n = copy_file_range(from, &offset, to->fd, NULL, want, 0);
+    if(n < 0 && errno == EINTR)
+      continue;
+    /* Not possible between these two files (other filesystems on older
+     * kernels, special files): the rest goes through memory. */
+    if(n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                 errno == EOPNOTSUPP || errno == EBADF))
+      return copy_by_reading(to, from, done, size, err);
+    if(n < 0)
+      return cl_fail(err, CL_ERR_IO, "%s: copy: %s", to->name, strerror(errno));
+    if(n == 0)
+      return source_ended(to, done, size, err);
+    done += (uint64_t)n;
+    to->written += (uint64_t)n;
+    start_writeback(to);
+  }
+  return CL_OK;
 }
 
 static cl_status fd_read_at(void *ctx, uint64_t offset, void *dst, size_t len, cl_error *err)

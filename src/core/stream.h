@@ -65,6 +65,11 @@ typedef struct stream_fd {
 } stream_fd;
 stream_source stream_source_from_fd(stream_fd *fd);
 stream_sink stream_sink_to_fd(stream_fd *fd);
+/* Appends bytes [0, size) of the file `from` to `to` at its file offset,
+ * as its sink would (written and the writeback hint advance), in the
+ * kernel (copy_file_range) where the two files allow it, else through
+ * memory. A source shorter than size is CL_ERR_IO. */
+cl_status stream_fd_copy_from(stream_fd *to, int from, uint64_t size, cl_error *err);
 /* Random access over an fd whose size is given. */
 stream_file stream_file_from_fd(stream_fd *fd, uint64_t size);
 

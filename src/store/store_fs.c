@@ -532,45 +532,23 @@ typedef struct fs_payload {
   uint64_t size;
 } fs_payload;
 
+/* A copied file is handed to writeback as it goes, so that the fsync after
+ * it finds most of it written. */
+#define FS_COPY_WRITEBACK_BYTES (8u << 20)
+
 static cl_status fill_temp(fs_store *fs, const char *key, int tmp_fd, const fs_payload *payload,
                            cl_error *err)
 {
   cl_status status;
-  if(payload->fd < 0) {
+  if(payload->fd < 0)
     status = write_fully(tmp_fd, payload->data, payload->len, "temp file", err);
-    if(status)
-      cl_error_prefix(err, "%s/%s", fs->base.name, key);
-    return status;
+  else {
+    stream_fd temp = {.fd = tmp_fd, .name = "temp file",
+                      .writeback_every = FS_COPY_WRITEBACK_BYTES};
+    status = stream_fd_copy_from(&temp, payload->fd, payload->size, err);
   }
-  char *chunk = malloc(FS_COPY_CHUNK);
-  if(!chunk)
-    return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", fs->base.name, key);
-  uint64_t done = 0;
-  status = CL_OK;
-  while(done < payload->size) {
-    uint64_t want = payload->size - done < FS_COPY_CHUNK ? payload->size - done : FS_COPY_CHUNK;
-    ssize_t n = pread(payload->fd, chunk, (size_t)want, (off_t)done);
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n < 0) {
-      status = cl_fail(err, CL_ERR_IO, "%s/%s: reading the source file: %s", fs->base.name,
-                       key, strerror(errno));
-      break;
-    }
-    if(n == 0) {
-      status = cl_fail(err, CL_ERR_IO,
-                       "%s/%s: the source file ended at %llu bytes of %llu", fs->base.name,
-                       key, (unsigned long long)done, (unsigned long long)payload->size);
-      break;
-    }
-    status = write_fully(tmp_fd, chunk, (size_t)n, "temp file", err);
-    if(status) {
-      cl_error_prefix(err, "%s/%s", fs->base.name, key);
-      break;
-    }
-    done += (uint64_t)n;
-  }
-  free(chunk);
+  if(status)
+    cl_error_prefix(err, "%s/%s", fs->base.name, key);
   return status;
 }
 
