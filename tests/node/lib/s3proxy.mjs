@@ -8,6 +8,10 @@
 //  - enforces If-Match / If-None-Match: * on PUT and CompleteMultipartUpload
 //    and If-Match on GET/HEAD against the object's current ETag (a HEAD to
 //    s3rver), serialised per key so that check-then-write is atomic;
+//  - serialises every object write and read per key: s3rver writes an object
+//    in place as its body arrives, so a GET while a PUT is still being
+//    written (one a killed client sent just before it died) would read a
+//    truncated object where S3 gives the old or the new one whole;
 //  - injects faults on demand: 500 InternalError, 503 SlowDown, a connection
 //    reset, a response cut off midway, or a delay; for the next N matching
 //    requests or with a probability drawn from a seeded PRNG;
@@ -279,12 +283,16 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
         return;
       }
       await new Promise((resolve) => {
+        // A client that went away (killed) must not hold the key.
+        const gone = () => { up.destroy(); resolve(); };
+        if (res.destroyed) return gone();
+        res.on('close', gone);
         up.pipe(res);
         up.on('end', resolve);
         up.on('error', resolve);
       });
     };
-    if (conditional) await withKeyLock(`${bucket}/${key}`, forward);
+    if (key && (isObjectWrite || isRead)) await withKeyLock(`${bucket}/${key}`, forward);
     else await forward();
   }
 
