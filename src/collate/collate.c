@@ -1498,7 +1498,7 @@ static cl_status attempt(engine *e, cl_error *err)
     status = build_spool(e, &current, &unique, &spool, err);
   unique_free(&unique);
   if(!status && (r->new_rows || r->deleted_rows)) {
-    uint64_t spool_size = 0, size = 0;
+    uint64_t spool_size = 0;
     status = output_finish(&spool, &spool_size, err);
     size_t whole_len = 0;
     const uint8_t *whole = output_whole(&spool, &whole_len);
@@ -1524,7 +1524,7 @@ static cl_status attempt(engine *e, cl_error *err)
      * current, so everything written before it is redone by a replay after
      * a crash at any point (design.md item 4), the txt included. */
     output_file *new_current = &spool;
-    size = spool_size;
+    uint64_t size = spool_size;
     if(!status && !spool_is_current) {
       new_current = &written;
       status = build_current(e, &current, &spool_file, &written, &size, err);
