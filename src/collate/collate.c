@@ -1214,34 +1214,46 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
   return status;
 }
 
-/* The day's diff: old rows, then each spooled row unless the diff's latest
- * row of its id already has its row_hash (a replay). With no diff yet that
- * is every spooled row in the spool's own row groups: a stored spool
- * (`whole_spool`, finished, spool_size bytes) is then put as it is. */
-static cl_status write_diff(engine *e, history_file *spool, output_file *whole_spool,
-                            uint64_t spool_size, cl_error *err)
+/* The finished spool opened to be read back: from memory when it fits, else
+ * from its file, whose descriptor a stored spool keeps for its puts. */
+static cl_status spool_open(engine *e, output_file *spool, int stored, history_file *out,
+                            cl_error *err)
+{
+  size_t whole_len = 0;
+  const uint8_t *whole = output_whole(spool, &whole_len);
+  if(whole) {
+    /* Borrows the spool's buffer: out is closed before spool. */
+    return history_open_memory(whole, whole_len, "spool of new rows", e->type, &e->schema,
+                               out, err);
+  }
+  int fd = stored ? dup(spool->fd) : spool->fd;
+  if(fd < 0)
+    return cl_fail(err, CL_ERR_IO, "spool of new rows: dup: %s", strerror(errno));
+  if(!stored)
+    spool->fd = -1; /* taken by out */
+  return history_open_fd(fd, "spool of new rows", e->type, &e->schema, out, err);
+}
+
+/* The day's diff (`diff`, as fetched): old rows, then each spooled row
+ * unless the diff's latest row of its id already has its row_hash (a
+ * replay). */
+static cl_status write_diff(engine *e, history_file *diff, history_file *spool, cl_error *err)
 {
   const collate_type *t = e->type;
-  history_file diff;
   unique_set latest;
   output_file out;
   history_batch batch;
   uint64_t appended = 0;
-  cl_status status = history_fetch(e->s, e->diff_key.data, t, &e->schema, &diff, err);
-  if(!status && !diff.exists && whole_spool) {
-    status = put_finished(e, whole_spool, spool_size, e->diff_key.data, &diff, err);
-    history_close(&diff);
-    return status;
-  }
+  cl_status status = CL_OK;
   memset(&latest, 0, sizeof(latest));
   output_init(&out);
   history_batch_init(&batch);
-  if(!status && diff.exists) {
+  if(diff->exists) {
     uint32_t columns = COLUMN_BIT(t->col_id) | COLUMN_BIT(t->col_row_hash) |
                        COLUMN_BIT(t->col_ts_updated);
-    size_t groups = history_row_group_count(&diff);
+    size_t groups = history_row_group_count(diff);
     for(size_t rg = 0; rg < groups && !status; rg++) {
-      status = history_read_group(&diff, rg, columns, &batch, err);
+      status = history_read_group(diff, rg, columns, &batch, err);
       for(size_t r = 0; !status && r < batch.count; r++) {
         uint8_t id[ROWID_LEN], row_hash[ROWID_LEN];
         collate_cell id_cell, hash_cell, ts;
@@ -1258,10 +1270,10 @@ static cl_status write_diff(engine *e, history_file *spool, output_file *whole_s
   }
   if(!status)
     status = output_open(e, &out, 1, err);
-  if(!status && diff.exists) {
-    int compact = history_row_group_count(&diff) > COMPACT_ROW_GROUPS;
-    status = append_file(&out, &diff, diff.exact ? (compact ? APPEND_COMPACT : APPEND_COPY)
-                                                 : APPEND_REENCODE, NULL, err);
+  if(!status && diff->exists) {
+    int compact = history_row_group_count(diff) > COMPACT_ROW_GROUPS;
+    status = append_file(&out, diff, diff->exact ? (compact ? APPEND_COMPACT : APPEND_COPY)
+                                                  : APPEND_REENCODE, NULL, err);
   }
   size_t groups = history_row_group_count(spool);
   for(size_t rg = 0; rg < groups && !status; rg++) {
@@ -1306,11 +1318,10 @@ static cl_status write_diff(engine *e, history_file *spool, output_file *whole_s
     }
   }
   if(!status && appended)
-    status = put_output(e, &out, e->diff_key.data, &diff, err);
+    status = put_output(e, &out, e->diff_key.data, diff, err);
   output_close(&out);
   history_batch_free(&batch);
   unique_free(&latest);
-  history_close(&diff);
   return status;
 }
 
@@ -1451,7 +1462,7 @@ static void txt_output_close(txt_output *t)
 static cl_status attempt(engine *e, cl_error *err)
 {
   collate_result *r = e->result;
-  history_file current, spool_file;
+  history_file current, diff, spool_file;
   unique_set unique;
   output_file spool, written;
   collate_txt *txt = NULL;
@@ -1461,6 +1472,8 @@ static cl_status attempt(engine *e, cl_error *err)
   output_init(&written);
   memset(&spool_file, 0, sizeof(spool_file));
   spool_file.fd = -1;
+  memset(&diff, 0, sizeof(diff));
+  diff.fd = -1;
   r->history_rows = r->unique_rows = r->new_rows = r->deleted_rows = 0;
   r->rejected_entries = r->coerced_nulls = r->duplicate_entries = r->total_rows = 0;
 
@@ -1500,26 +1513,18 @@ static cl_status attempt(engine *e, cl_error *err)
   if(!status && (r->new_rows || r->deleted_rows)) {
     uint64_t spool_size = 0;
     status = output_finish(&spool, &spool_size, err);
-    size_t whole_len = 0;
-    const uint8_t *whole = output_whole(&spool, &whole_len);
-    int fd = -1;
-    if(!status && whole) {
-      /* Borrows the spool's buffer: spool_file is closed before spool. */
-      status = history_open_memory(whole, whole_len, "spool of new rows", e->type, &e->schema,
-                                   &spool_file, err);
-    } else if(!status) {
-      /* A stored spool keeps its file for the puts. */
-      fd = spool_is_current ? dup(spool.fd) : spool.fd;
-      if(fd < 0)
-        status = cl_fail(err, CL_ERR_IO, "spool of new rows: dup: %s", strerror(errno));
-    }
-    if(fd >= 0) {
-      status = history_open_fd(fd, "spool of new rows", e->type, &e->schema, &spool_file, err);
-      if(!spool_is_current)
-        spool.fd = -1; /* taken by spool_file */
-    }
     if(!status)
-      status = write_diff(e, &spool_file, spool_is_current ? &spool : NULL, spool_size, err);
+      status = history_fetch(e->s, e->diff_key.data, e->type, &e->schema, &diff, err);
+    /* With no diff yet, a first upload's diff is every spooled row in the
+     * spool's own row groups: the spool is put as it is, and not read back. */
+    if(!status && spool_is_current && !diff.exists) {
+      status = put_finished(e, &spool, spool_size, e->diff_key.data, &diff, err);
+    } else if(!status) {
+      status = spool_open(e, &spool, spool_is_current, &spool_file, err);
+      if(!status)
+        status = write_diff(e, &diff, &spool_file, err);
+    }
+    history_close(&diff);
     /* diff, txt, then current: whether an upload is new is decided against
      * current, so everything written before it is redone by a replay after
      * a crash at any point (design.md item 4), the txt included. */
