@@ -125,6 +125,64 @@ TEST(store_fs_temp_fd_falls_back_to_a_copy)
   store_free(s);
 }
 
+static ino_t object_inode(const char *dir, const char *key)
+{
+  char path[900];
+  struct stat st;
+  snprintf(path, sizeof(path), "%s/%s", dir, key);
+  CHECK(stat(path, &st) == 0);
+  return st.st_ino;
+}
+
+TEST(store_fs_temp_fd_stored_twice_is_shared)
+{
+  const char *dir = unit_temp_dir();
+  store *s = open_store_at(dir);
+  cl_error err;
+  CHECK_OK(store_put(s, "first", "1", 1, NULL, NULL, &err), &err);
+  int fd;
+  CHECK_OK(store_temp_fd(s, &fd, &err), &err);
+  CHECK(write_all(fd, "same bytes"));
+  store_precondition absent = {STORE_IF_ABSENT, NULL};
+  store_info diff, current, head;
+  CHECK_OK(store_put_fd(s, "diff/k", fd, 10, &absent, &diff, &err), &err);
+  /* Another file stored in between (the txt, between a first upload's
+   * diff and current) is no obstacle. */
+  int other;
+  CHECK_OK(store_temp_fd(s, &other, &err), &err);
+  CHECK(write_all(other, "txt"));
+  CHECK_OK(store_put_fd(s, "txt", other, 3, NULL, NULL, &err), &err);
+  close(other);
+  CHECK_OK(store_put_fd(s, "current/k", fd, 10, &absent, &current, &err), &err);
+  /* One file under two keys: no copy, and the first key's ETag stands. */
+  CHECK_INT(object_inode(dir, "current/k"), object_inode(dir, "diff/k"));
+  CHECK_STR(current.etag, diff.etag);
+  CHECK_OK(store_head(s, "diff/k", &head, &err), &err);
+  CHECK_STR(head.etag, diff.etag);
+  char path[900];
+  snprintf(path, sizeof(path), "%s/current", dir);
+  CHECK_INT(count_entries(path), 1); /* no temp name left */
+
+  /* Deleting one key leaves the other as it was. */
+  CHECK_OK(store_delete(s, "diff/k", &err), &err);
+  check_object(s, "current/k", "same bytes");
+
+  /* A key whose version is the file itself, or later than it, gets a copy:
+   * sharing would need a later mtime, which would change the other key's
+   * ETag. */
+  CHECK_OK(store_put_fd(s, "current/k", fd, 10, NULL, &head, &err), &err);
+  CHECK(strcmp(head.etag, current.etag) != 0);
+  CHECK_OK(store_put(s, "newer", "later", 5, NULL, NULL, &err), &err);
+  CHECK_OK(store_put_fd(s, "newer", fd, 10, NULL, NULL, &err), &err);
+  struct stat st;
+  CHECK(fstat(fd, &st) == 0);
+  CHECK(object_inode(dir, "current/k") != st.st_ino);
+  CHECK(object_inode(dir, "newer") != st.st_ino);
+  check_object(s, "newer", "same bytes");
+  close(fd);
+  store_free(s);
+}
+
 TEST(store_fs_temp_fd_before_the_root_exists)
 {
   char dir[700];

@@ -17,8 +17,9 @@
  * Local store details: keys with a leading "/", an empty, "." or ".."
  * segment, or a segment starting with ".collator-" (reserved for temp files
  * and .collator-locks/) are CL_ERR_USAGE. The ETag is "INODE-SIZE-MTIMENS"
- * in hex, from stat alone; every write gets a new inode and an mtime later
- * than the version it replaces, so an ETag never repeats for a key. Writes
+ * in hex, from stat alone; every write gets a new inode (or another key's,
+ * see store_temp_fd) and an mtime later than the version it replaces, so an
+ * ETag never repeats for a key. Writes
  * and deletes of one key serialise on a byte-range lock (an open file
  * description lock, one of 65536 stripes) of DIR/.collator-locks/stripes.
  * Keys "a" and "a/b" cannot both exist (CL_ERR_IO).
@@ -140,8 +141,10 @@ cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
  * DIR, so that store_put_fd can link the file into place instead of copying
  * its bytes (when size is the file's whole length); after that the
  * descriptor refers to the stored object, so the caller must not write to it
- * again. If that fails, and on S3, it is a temp file in $TMPDIR (default
- * /tmp), like any other. */
+ * again. Put under another key by the same handle, the file is linked there
+ * too (the keys then have the same ETag), unless that key holds a version
+ * newer than it. Where it cannot be made in DIR, and on S3, it is a temp
+ * file in $TMPDIR (default /tmp), like any other. */
 cl_status store_temp_fd(store *s, int *fd, cl_error *err);
 /* Whether store_put_fd makes a file from store_temp_fd durable where it is
  * (the local store fsyncs it): a writer of a large one may then start its

@@ -5,7 +5,14 @@
  * the new version always has a new inode while the old one is still linked;
  * an inode can only come back after the old version is gone, and writers
  * stamp each new version with an mtime strictly later than the version they
- * replace, so an ETag never repeats for a key. Writers of one key serialise
+ * replace, so an ETag never repeats for a key. A store temp file put under a
+ * second key is linked there too, not copied (a first upload's spool is its
+ * diff and its current): the keys then share one file and one ETag, which
+ * is safe because no file is ever written once stored. Such a file keeps
+ * its mtime, so it replaces only a version older than it; else it is
+ * copied. Storing one file under a key, deleting the key and storing the
+ * file there again brings back its ETag with the same bytes, as S3's MD5
+ * ETags would. Writers of one key serialise
  * on one of 65536 stripes: a byte of the lock file .collator-locks/stripes,
  * locked with an open-file-description lock (F_OFD_SETLKW). Such a lock
  * belongs to the handle's own descriptor, so it excludes other processes and
@@ -38,12 +45,18 @@
 #define FS_LOCK_FILE FS_LOCK_DIR "/stripes"
 #define FS_LOCK_STRIPES 65536
 #define FS_COPY_CHUNK (256 * 1024)
+#define FS_LINKED_REMEMBERED 4
 
 typedef struct fs_store {
   store base;
   char *root;      /* absolute, no trailing slash */
   int lock_fd;     /* FS_LOCK_FILE, opened on the first write; -1 before */
   pid_t lock_pid;  /* the process that opened lock_fd */
+  /* The temp files this handle linked into place last (st_ino 0: none),
+   * which other keys may share: a few, for a spool stored as the diff
+   * before the txt and as the current after it. */
+  struct stat linked[FS_LINKED_REMEMBERED];
+  unsigned linked_next; /* the slot the next one goes to */
 } fs_store;
 
 typedef struct fs_reader {
@@ -665,22 +678,52 @@ static int create_at(const char *tmp_path, void *ctx)
   return *fd < 0 ? errno : 0;
 }
 
+/* Whether st's mtime is later than previous's. */
+static int later_than(const struct stat *st, const struct stat *previous)
+{
+  return st->st_mtim.tv_sec > previous->st_mtim.tv_sec ||
+         (st->st_mtim.tv_sec == previous->st_mtim.tv_sec &&
+          st->st_mtim.tv_nsec > previous->st_mtim.tv_nsec);
+}
+
+/* Whether st is a file this handle linked into place lately. Its mtime too:
+ * nothing changes that once stored, and an inode number can come back for
+ * another file. */
+static int linked_here(const fs_store *fs, const struct stat *st)
+{
+  for(int i = 0; i < FS_LINKED_REMEMBERED; i++) {
+    const struct stat *known = &fs->linked[i];
+    if(known->st_ino == st->st_ino && known->st_dev == st->st_dev &&
+       !later_than(st, known) && !later_than(known, st))
+      return 1;
+  }
+  return 0;
+}
+
 /* Give the caller's file, an anonymous store temp (see fs_temp_fd), a temp
  * name next to the object, so that it can be renamed into place without a
  * copy of its bytes. *linked stays 0 when the file cannot be linked (then
- * the caller copies it). */
+ * the caller copies it). A file this handle has already linked into place
+ * under another key (a first upload's spool is its diff and its current)
+ * may be linked again when `shared_ok`: *shared then says the file was
+ * already stored, and so fsynced, and that its mtime is another key's too. */
 static cl_status link_temp(fs_store *fs, const char *key, const char *path, int fd,
-                           uint64_t size, pid_t pid, buf *tmp_path, int *linked,
-                           cl_error *err)
+                           uint64_t size, pid_t pid, int shared_ok, buf *tmp_path,
+                           int *linked, int *shared, cl_error *err)
 {
   struct stat st;
-  *linked = 0;
+  *linked = *shared = 0;
   /* Only an O_TMPFILE file (Linux reports the flag back) can get a name,
    * and only one holding exactly the object can become it. */
   int flags = fcntl(fd, F_GETFL);
   if(flags < 0 || (flags & O_TMPFILE) != O_TMPFILE || fstat(fd, &st) ||
-     st.st_nlink != 0 || (uint64_t)st.st_size != size)
+     (uint64_t)st.st_size != size)
     return CL_OK;
+  if(st.st_nlink != 0) {
+    if(!shared_ok || !linked_here(fs, &st))
+      return CL_OK;
+    *shared = 1;
+  }
   char proc_path[64];
   snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
   /* ENOENT is either a missing directory or a file that is not linkable
@@ -709,21 +752,23 @@ static cl_status create_temp(fs_store *fs, const char *key, const char *path, pi
   return temp_failure(fs, key, error, err);
 }
 
-static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *payload,
-                          const store_precondition *precondition, store_info *written,
-                          cl_error *err)
+/* One try at a write; *copy_instead asks for another without sharing the
+ * caller's file (see link_temp), which this one would have had to stamp. */
+static cl_status fs_write_once(fs_store *fs, const char *key, const fs_payload *payload,
+                               const store_precondition *precondition, int shared_ok,
+                               store_info *written, int *copy_instead, cl_error *err)
 {
   buf path = BUF_INIT, tmp_path = BUF_INIT;
-  int tmp_fd = -1, linked = 0;
+  int tmp_fd = -1, linked = 0, shared = 0;
   off_t stripe = -1;
   pid_t pid = getpid();
-  fs->base.stats.requests++;
+  *copy_instead = 0;
   cl_status status = object_path(fs, key, &path, err);
   if(status)
     goto done;
   if(payload->fd >= 0) {
-    status = link_temp(fs, key, path.data, payload->fd, payload->size, pid, &tmp_path,
-                       &linked, err);
+    status = link_temp(fs, key, path.data, payload->fd, payload->size, pid, shared_ok,
+                       &tmp_path, &linked, &shared, err);
     if(status)
       goto done;
   }
@@ -736,7 +781,7 @@ static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *paylo
     if(status)
       goto done;
   }
-  if(fsync(tmp_fd)) {
+  if(!shared && fsync(tmp_fd)) {
     status = cl_fail(err, CL_ERR_IO, "%s/%s: fsync: %s", fs->base.name, key, strerror(errno));
     goto done;
   }
@@ -745,17 +790,22 @@ static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *paylo
   status = lock_key(fs, key, pid, &stripe, err);
   if(status)
     goto done;
-  struct stat current;
+  struct stat current, st;
   int exists;
   status = check_condition(fs, key, path.data, precondition, &current, &exists, err);
-  if(!status)
-    status = stamp_mtime(fs, key, tmp_fd, exists, &current, err);
   if(status)
     goto done;
-  struct stat st;
-  if(fstat(tmp_fd, &st)) {
+  if(!shared)
+    status = stamp_mtime(fs, key, tmp_fd, exists, &current, err);
+  if(!status && fstat(tmp_fd, &st))
     status = cl_fail(err, CL_ERR_IO, "%s/%s: stat of temp file: %s", fs->base.name, key,
                      strerror(errno));
+  if(status)
+    goto done;
+  /* A shared file's mtime is another key's ETag too, so it is never
+   * stamped: it may replace only a version older than it. */
+  if(shared && exists && !later_than(&st, &current)) {
+    *copy_instead = 1;
     goto done;
   }
   if(rename(tmp_path.data, path.data)) {
@@ -769,6 +819,8 @@ static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *paylo
   unlock_key(fs, stripe);
   stripe = -1;
   sync_parent_dir(path.data);
+  if(linked && !shared)
+    fs->linked[fs->linked_next++ % FS_LINKED_REMEMBERED] = st;
   fill_info(&st, written);
   fs->base.stats.bytes_written += (uint64_t)st.st_size;
 
@@ -780,6 +832,19 @@ done:
     unlink(tmp_path.data);
   buf_free(&tmp_path);
   buf_free(&path);
+  return status;
+}
+
+static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *payload,
+                          const store_precondition *precondition, store_info *written,
+                          cl_error *err)
+{
+  int copy_instead = 0;
+  fs->base.stats.requests++;
+  cl_status status = fs_write_once(fs, key, payload, precondition, 1, written, &copy_instead,
+                                   err);
+  if(!status && copy_instead)
+    status = fs_write_once(fs, key, payload, precondition, 0, written, &copy_instead, err);
   return status;
 }
 
