@@ -651,6 +651,53 @@ TEST(collate_engine_conflict_is_reapplied)
   store_free(s);
 }
 
+/* Replaces the diff, same bytes but a new version, right before the first
+ * upload's current is copied from it. */
+static cl_status diff_replaced_hook(void *ctx, const char *key, cl_error *err)
+{
+  store *s = ctx;
+  if(!strstr(key, "/current/"))
+    return CL_OK;
+  buf bytes = BUF_INIT;
+  store_precondition always = {STORE_ALWAYS, NULL};
+  cl_status status = store_get(s, APP_DIFF("2026-11-20"), &bytes, NULL, err);
+  if(!status)
+    status = store_put(s, APP_DIFF("2026-11-20"), bytes.data, bytes.len, &always, NULL, err);
+  buf_free(&bytes);
+  return status;
+}
+
+TEST(collate_engine_first_current_is_a_copy_of_the_diff)
+{
+  store *s = open_store();
+  collate_options options = options_at("2026-11-20T10:00:00Z");
+  collate_result r;
+  cl_error err = {0};
+  put_text(s, APP1 "1.json", "[{\"package_name\": \"a\"}]");
+  CHECK_OK(collate_upload(s, APP1 "1.json", &options, &r, &err), &err);
+  char diff[STORE_ETAG_MAX], current[STORE_ETAG_MAX];
+  etag_of(s, APP_DIFF("2026-11-20"), diff);
+  etag_of(s, APP_CURRENT, current);
+  CHECK_STR(current, diff);
+  store_free(s);
+
+  /* The diff replaced meanwhile: the copy loses, and the spool is put. */
+  s = open_store();
+  options.hooks.before_write = diff_replaced_hook;
+  options.hooks.ctx = s;
+  put_text(s, APP1 "1.json", "[{\"package_name\": \"a\"}]");
+  CHECK_OK(collate_upload(s, APP1 "1.json", &options, &r, &err), &err);
+  CHECK_INT(r.attempts, 1);
+  etag_of(s, APP_DIFF("2026-11-20"), diff);
+  etag_of(s, APP_CURRENT, current);
+  CHECK(strcmp(current, diff) != 0);
+  buf rows = BUF_INIT;
+  CHECK_INT(dump(s, APP_CURRENT, "app_packages", &rows), 1);
+  CHECK_LINE_HAS(&rows, 0, "package_name=a");
+  buf_free(&rows);
+  store_free(s);
+}
+
 TEST(collate_engine_crash_between_writes_replays_cleanly)
 {
   store *s = open_store();

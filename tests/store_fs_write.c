@@ -134,7 +134,7 @@ static ino_t object_inode(const char *dir, const char *key)
   return st.st_ino;
 }
 
-TEST(store_fs_temp_fd_stored_twice_is_shared)
+TEST(store_fs_copy_links_the_source)
 {
   const char *dir = unit_temp_dir();
   store *s = open_store_at(dir);
@@ -144,42 +144,49 @@ TEST(store_fs_temp_fd_stored_twice_is_shared)
   CHECK_OK(store_temp_fd(s, &fd, &err), &err);
   CHECK(write_all(fd, "same bytes"));
   store_precondition absent = {STORE_IF_ABSENT, NULL};
-  store_info diff, current, head;
+  store_info diff, head;
   CHECK_OK(store_put_fd(s, "diff/k", fd, 10, &absent, &diff, &err), &err);
-  /* Another file stored in between (the txt, between a first upload's
-   * diff and current) is no obstacle. */
-  int other;
-  CHECK_OK(store_temp_fd(s, &other, &err), &err);
-  CHECK(write_all(other, "txt"));
-  CHECK_OK(store_put_fd(s, "txt", other, 3, NULL, NULL, &err), &err);
-  close(other);
-  CHECK_OK(store_put_fd(s, "current/k", fd, 10, &absent, &current, &err), &err);
-  /* One file under two keys: no copy, and the first key's ETag stands. */
+  close(fd);
+  CHECK_OK(store_copy(s, "diff/k", diff.etag, "current/k", &absent, &err), &err);
+  /* One file under two keys: no bytes copied, and the source's ETag stands. */
   CHECK_INT(object_inode(dir, "current/k"), object_inode(dir, "diff/k"));
-  CHECK_STR(current.etag, diff.etag);
+  CHECK_OK(store_head(s, "current/k", &head, &err), &err);
+  CHECK_STR(head.etag, diff.etag);
   CHECK_OK(store_head(s, "diff/k", &head, &err), &err);
   CHECK_STR(head.etag, diff.etag);
   char path[900];
   snprintf(path, sizeof(path), "%s/current", dir);
   CHECK_INT(count_entries(path), 1); /* no temp name left */
 
+  /* A changed or missing source, or a lost condition, is a conflict that
+   * leaves every object as it was. */
+  CHECK_STATUS(store_copy(s, "diff/k", "1-2-3", "other", NULL, &err), CL_ERR_CONFLICT);
+  CHECK(strstr(err.message, "copy source diff/k has ETag") != NULL);
+  CHECK_STATUS(store_copy(s, "nothing", diff.etag, "other", NULL, &err), CL_ERR_CONFLICT);
+  CHECK(strstr(err.message, "is gone") != NULL);
+  CHECK_STATUS(store_copy(s, "diff/k", diff.etag, "first", &absent, &err), CL_ERR_CONFLICT);
+  CHECK_STATUS(store_head(s, "other", &head, &err), CL_ERR_NOT_FOUND);
+  check_object(s, "first", "1");
+
   /* Deleting one key leaves the other as it was. */
   CHECK_OK(store_delete(s, "diff/k", &err), &err);
   check_object(s, "current/k", "same bytes");
 
-  /* A key whose version is the file itself, or later than it, gets a copy:
-   * sharing would need a later mtime, which would change the other key's
-   * ETag. */
-  CHECK_OK(store_put_fd(s, "current/k", fd, 10, NULL, &head, &err), &err);
-  CHECK(strcmp(head.etag, current.etag) != 0);
+  /* A key whose version is the source itself, or later than it, gets a
+   * copy of the bytes: sharing would need a later mtime, which would change
+   * the source's ETag. */
+  store_info current;
+  CHECK_OK(store_head(s, "current/k", &current, &err), &err);
   CHECK_OK(store_put(s, "newer", "later", 5, NULL, NULL, &err), &err);
-  CHECK_OK(store_put_fd(s, "newer", fd, 10, NULL, NULL, &err), &err);
-  struct stat st;
-  CHECK(fstat(fd, &st) == 0);
-  CHECK(object_inode(dir, "current/k") != st.st_ino);
-  CHECK(object_inode(dir, "newer") != st.st_ino);
+  CHECK_OK(store_copy(s, "current/k", current.etag, "newer", NULL, &err), &err);
+  CHECK(object_inode(dir, "newer") != object_inode(dir, "current/k"));
   check_object(s, "newer", "same bytes");
-  close(fd);
+  ino_t before = object_inode(dir, "current/k");
+  CHECK_OK(store_copy(s, "current/k", current.etag, "current/k", NULL, &err), &err);
+  CHECK(object_inode(dir, "current/k") != before);
+  CHECK_OK(store_head(s, "current/k", &head, &err), &err);
+  CHECK(strcmp(head.etag, current.etag) != 0);
+  check_object(s, "current/k", "same bytes");
   store_free(s);
 }
 

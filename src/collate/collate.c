@@ -719,23 +719,50 @@ static cl_status append_file(output_file *o, history_file *h, append_mode mode,
   return status;
 }
 
-/* PUT a finished output, conditional on the version read (or its absence). */
-static cl_status put_finished(engine *e, output_file *o, uint64_t size, const char *key,
-                              const history_file *previous, cl_error *err)
+/* A write conditional on the version read (or its absence), after the
+ * test hook. */
+static cl_status start_write(engine *e, const char *key, const history_file *previous,
+                             store_precondition *pre, cl_error *err)
 {
-  store_precondition pre = {STORE_IF_ABSENT, NULL};
-  if(previous->exists) {
-    pre.condition = STORE_IF_MATCH;
-    pre.etag = previous->info.etag;
-  }
-  if(e->options->hooks.before_write) {
-    cl_status status = e->options->hooks.before_write(e->options->hooks.ctx, key, err);
-    if(status)
-      return status;
-  }
-  cl_status status = store_put_fd(e->s, key, o->fd, size, &pre, NULL, err);
+  pre->condition = previous->exists ? STORE_IF_MATCH : STORE_IF_ABSENT;
+  pre->etag = previous->exists ? previous->info.etag : NULL;
+  if(e->options->hooks.before_write)
+    return e->options->hooks.before_write(e->options->hooks.ctx, key, err);
+  return CL_OK;
+}
+
+/* PUT a finished output; written (may be NULL) gets the new version. */
+static cl_status put_finished(engine *e, output_file *o, uint64_t size, const char *key,
+                              const history_file *previous, store_info *written,
+                              cl_error *err)
+{
+  store_precondition pre;
+  cl_status status = start_write(e, key, previous, &pre, err);
+  if(!status)
+    status = store_put_fd(e->s, key, o->fd, size, &pre, written, err);
   if(status)
     cl_error_prefix(err, "writing %s", key);
+  return status;
+}
+
+/* The new current as a copy of the diff just put as `diff_etag`, when both
+ * are the spool: a local store links the diff's file rather than copy its
+ * bytes. If the copy loses a race, on the diff (a concurrent upload of the
+ * day replaced it) or on the current, the spool is put instead, whose own
+ * condition decides; so it is where the store cannot copy (S3). */
+static cl_status put_current_as_diff(engine *e, output_file *spool, uint64_t size,
+                                     const char *diff_etag, const history_file *current,
+                                     cl_error *err)
+{
+  const char *key = e->current_key.data;
+  store_precondition pre;
+  cl_status status = start_write(e, key, current, &pre, err);
+  if(!status)
+    status = store_copy(e->s, e->diff_key.data, diff_etag, key, &pre, err);
+  if(status == CL_ERR_CONFLICT || status == CL_ERR_UNSUPPORTED)
+    return put_finished(e, spool, size, key, current, NULL, err);
+  if(status)
+    cl_error_prefix(err, "copying %s to %s", e->diff_key.data, key);
   return status;
 }
 
@@ -746,7 +773,7 @@ static cl_status put_output(engine *e, output_file *o, const char *key,
   cl_status status = output_finish(o, &size, err);
   if(status)
     return status;
-  return put_finished(e, o, size, key, previous, err);
+  return put_finished(e, o, size, key, previous, NULL, err);
 }
 
 /* ---- one read-modify-write round --------------------------------------- */
@@ -1512,13 +1539,15 @@ static cl_status attempt(engine *e, cl_error *err)
   unique_free(&unique);
   if(!status && (r->new_rows || r->deleted_rows)) {
     uint64_t spool_size = 0;
+    store_info spool_as_diff = {0}; /* the diff when that is the spool */
     status = output_finish(&spool, &spool_size, err);
     if(!status)
       status = history_fetch(e->s, e->diff_key.data, e->type, &e->schema, &diff, err);
     /* With no diff yet, a first upload's diff is every spooled row in the
      * spool's own row groups: the spool is put as it is, and not read back. */
     if(!status && spool_is_current && !diff.exists) {
-      status = put_finished(e, &spool, spool_size, e->diff_key.data, &diff, err);
+      status = put_finished(e, &spool, spool_size, e->diff_key.data, &diff, &spool_as_diff,
+                            err);
     } else if(!status) {
       status = spool_open(e, &spool, spool_is_current, &spool_file, err);
       if(!status)
@@ -1544,8 +1573,10 @@ static cl_status attempt(engine *e, cl_error *err)
       status = txt_output_render(&text, err);
     if(!status && txt)
       status = txt_output_store(e, &text, err);
-    if(!status)
-      status = put_finished(e, new_current, size, e->current_key.data, &current, err);
+    if(!status && spool_as_diff.etag[0])
+      status = put_current_as_diff(e, &spool, size, spool_as_diff.etag, &current, err);
+    else if(!status)
+      status = put_finished(e, new_current, size, e->current_key.data, &current, NULL, err);
     r->total_rows = r->history_rows + r->new_rows + r->deleted_rows;
   } else if(!status)
     r->total_rows = r->history_rows;

@@ -231,6 +231,20 @@ cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
   return s->ops->put_fd(s, key, fd, size, precondition, written ? written : &ignored, err);
 }
 
+cl_status store_copy(store *s, const char *from, const char *from_etag, const char *key,
+                     const store_precondition *precondition, cl_error *err)
+{
+  /* Refused before start_write: what is not tried is no mutation. */
+  if(!s->ops->copy)
+    return cl_fail(err, CL_ERR_UNSUPPORTED, "%s: this store cannot copy objects", s->name);
+  cl_status status = check_key(s, from, err);
+  if(!status)
+    status = start_write(s, key, precondition, err);
+  if(status)
+    return status;
+  return s->ops->copy(s, from, from_etag, key, precondition, err);
+}
+
 cl_status store_temp_fd(store *s, int *fd, cl_error *err)
 {
   *fd = -1;

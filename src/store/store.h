@@ -17,11 +17,11 @@
  * Local store details: keys with a leading "/", an empty, "." or ".."
  * segment, or a segment starting with ".collator-" (reserved for temp files
  * and .collator-locks/) are CL_ERR_USAGE. The ETag is "INODE-SIZE-MTIMENS"
- * in hex, from stat alone; every write gets a new inode (or another key's,
- * see store_temp_fd) and an mtime later than the version it replaces, so an
- * ETag never repeats for a key. Writes
- * and deletes of one key serialise on a byte-range lock (an open file
- * description lock, one of 65536 stripes) of DIR/.collator-locks/stripes.
+ * in hex, from stat alone; every write gets a new inode (or, by store_copy,
+ * its source's) and an mtime later than the version it replaces, so an ETag
+ * never repeats for a key. Writes and deletes of one key serialise on a
+ * byte-range lock (an open file description lock, one of 65536 stripes) of
+ * DIR/.collator-locks/stripes.
  * Keys "a" and "a/b" cannot both exist (CL_ERR_IO).
  *
  * S3 details: see store_s3.c's opening comment; the environment it reads is
@@ -32,8 +32,8 @@
  *
  * Crash tests: with COLLATOR_FAULT_AFTER_WRITES=N in the environment, the
  * process exits with status 99 (via _exit, no cleanup) right before its
- * (N+1)th mutating operation (store_put, store_put_fd, store_delete),
- * counted over all store handles of the process.
+ * (N+1)th mutating operation (store_put, store_put_fd, store_copy,
+ * store_delete), counted over all store handles of the process.
  *
  * A handle is used by one thread at a time; open one per worker thread.
  */
@@ -135,16 +135,27 @@ cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
                        const store_precondition *precondition, store_info *written,
                        cl_error *err);
 
+/* Object `from`, while its ETag is still from_etag, copied to `key` without
+ * its bytes passing through this process: on a local store a link to the
+ * source's file, so the two keys then share one file and one ETag (its
+ * bytes are copied only when the key holds a version newer than that
+ * file). The precondition is on `key`, as for a put; a source that is gone
+ * or has changed is CL_ERR_CONFLICT too. An S3 store says
+ * CL_ERR_UNSUPPORTED and sends nothing: CopyObject pinned to its source
+ * needs the headers x-amz-copy-source and x-amz-copy-source-if-match, and
+ * libcurl before 8.10 signs them in the wrong order (it sorts whole header
+ * lines, and '-' sorts before ':'), which S3 rejects. */
+cl_status store_copy(store *s, const char *from, const char *from_etag, const char *key,
+                     const store_precondition *precondition, cl_error *err);
+
 /* A read-write descriptor of a new temp file without a name (it is gone
  * once its last descriptor closes), for building an object to hand to
  * store_put_fd; the caller closes it. On a local store it is made inside
  * DIR, so that store_put_fd can link the file into place instead of copying
  * its bytes (when size is the file's whole length); after that the
  * descriptor refers to the stored object, so the caller must not write to it
- * again. Put under another key by the same handle, the file is linked there
- * too (the keys then have the same ETag), unless that key holds a version
- * newer than it. Where it cannot be made in DIR, and on S3, it is a temp
- * file in $TMPDIR (default /tmp), like any other. */
+ * again. Where it cannot be made in DIR, and on S3, it is a temp file in
+ * $TMPDIR (default /tmp), like any other. */
 cl_status store_temp_fd(store *s, int *fd, cl_error *err);
 /* Whether store_put_fd makes a file from store_temp_fd durable where it is
  * (the local store fsyncs it): a writer of a large one may then start its

@@ -29,6 +29,9 @@ typedef struct store_ops {
   cl_status (*put_fd)(store *s, const char *key, int fd, uint64_t size,
                       const store_precondition *precondition, store_info *written,
                       cl_error *err);
+  /* NULL: store_copy is CL_ERR_UNSUPPORTED. */
+  cl_status (*copy)(store *s, const char *from, const char *from_etag, const char *key,
+                    const store_precondition *precondition, cl_error *err);
   /* NULL: store_temp_fd makes a temp file in $TMPDIR. */
   cl_status (*temp_fd)(store *s, int *fd, cl_error *err);
   cl_status (*remove)(store *s, const char *key, cl_error *err);

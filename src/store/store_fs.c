@@ -5,21 +5,20 @@
  * the new version always has a new inode while the old one is still linked;
  * an inode can only come back after the old version is gone, and writers
  * stamp each new version with an mtime strictly later than the version they
- * replace, so an ETag never repeats for a key. A store temp file put under a
- * second key is linked there too, not copied (a first upload's spool is its
- * diff and its current): the keys then share one file and one ETag, which
- * is safe because no file is ever written once stored. Such a file keeps
- * its mtime, so it replaces only a version older than it; else it is
- * copied. Storing one file under a key, deleting the key and storing the
- * file there again brings back its ETag with the same bytes, as S3's MD5
- * ETags would. Writers of one key serialise
- * on one of 65536 stripes: a byte of the lock file .collator-locks/stripes,
- * locked with an open-file-description lock (F_OFD_SETLKW). Such a lock
- * belongs to the handle's own descriptor, so it excludes other processes and
- * other handles (threads) of this process alike, and it makes the re-check
- * of a precondition and the rename one atomic step. One lock file opened
- * once per handle, rather than a file per stripe opened per write, keeps a
- * write to two fcntl calls and never allocates an inode for a lock.
+ * replace, so an ETag never repeats for a key. A copy (store_copy) is a link
+ * to the source's file: the keys then share one file and one ETag, which is
+ * safe because no file is ever written once stored. A linked file keeps its
+ * mtime, so it replaces only a version older than it; else its bytes are
+ * copied. (Copying a key's version back to it after it was deleted brings
+ * back its ETag with the same bytes, as S3's MD5 ETags would.) Writers of
+ * one key serialise on one of 65536 stripes: a byte of the lock file
+ * .collator-locks/stripes, locked with an open-file-description lock
+ * (F_OFD_SETLKW). Such a lock belongs to the handle's own descriptor, so it
+ * excludes other processes and other handles (threads) of this process
+ * alike, and it makes the re-check of a precondition and the rename one
+ * atomic step. One lock file opened once per handle, rather than a file per
+ * stripe opened per write, keeps a write to two fcntl calls and never
+ * allocates an inode for a lock.
  *
  * Small writes are dominated by the filesystem's own work (allocating
  * inodes, the two fsyncs), so the write path makes no call it can skip:
@@ -45,18 +44,12 @@
 #define FS_LOCK_FILE FS_LOCK_DIR "/stripes"
 #define FS_LOCK_STRIPES 65536
 #define FS_COPY_CHUNK (256 * 1024)
-#define FS_LINKED_REMEMBERED 4
 
 typedef struct fs_store {
   store base;
   char *root;      /* absolute, no trailing slash */
   int lock_fd;     /* FS_LOCK_FILE, opened on the first write; -1 before */
   pid_t lock_pid;  /* the process that opened lock_fd */
-  /* The temp files this handle linked into place last (st_ino 0: none),
-   * which other keys may share: a few, for a spool stored as the diff
-   * before the txt and as the current after it. */
-  struct stat linked[FS_LINKED_REMEMBERED];
-  unsigned linked_next; /* the slot the next one goes to */
 } fs_store;
 
 typedef struct fs_reader {
@@ -543,6 +536,7 @@ typedef struct fs_payload {
   size_t len;
   int fd; /* >= 0: copy `size` bytes from offset 0 of this file */
   uint64_t size;
+  int stored; /* fd is a stored object's file (store_copy): link it if possible */
 } fs_payload;
 
 /* A copied file is handed to writeback as it goes, so that the fsync after
@@ -686,46 +680,27 @@ static int later_than(const struct stat *st, const struct stat *previous)
           st->st_mtim.tv_nsec > previous->st_mtim.tv_nsec);
 }
 
-/* Whether st is a file this handle linked into place lately. Its mtime too:
- * nothing changes that once stored, and an inode number can come back for
- * another file. */
-static int linked_here(const fs_store *fs, const struct stat *st)
-{
-  for(int i = 0; i < FS_LINKED_REMEMBERED; i++) {
-    const struct stat *known = &fs->linked[i];
-    if(known->st_ino == st->st_ino && known->st_dev == st->st_dev &&
-       !later_than(st, known) && !later_than(known, st))
-      return 1;
-  }
-  return 0;
-}
-
-/* Give the caller's file, an anonymous store temp (see fs_temp_fd), a temp
- * name next to the object, so that it can be renamed into place without a
- * copy of its bytes. *linked stays 0 when the file cannot be linked (then
- * the caller copies it). A file this handle has already linked into place
- * under another key (a first upload's spool is its diff and its current)
- * may be linked again when `shared_ok`: *shared then says the file was
- * already stored, and so fsynced, and that its mtime is another key's too. */
-static cl_status link_temp(fs_store *fs, const char *key, const char *path, int fd,
-                           uint64_t size, pid_t pid, int shared_ok, buf *tmp_path,
-                           int *linked, int *shared, cl_error *err)
+/* Give the payload's file a temp name next to the object, so that it can
+ * be renamed into place without a copy of its bytes: the caller's
+ * anonymous store temp (see fs_temp_fd), or a stored object's file being
+ * copied (payload->stored). *linked stays 0 when the file cannot be linked
+ * (then the caller copies it). */
+static cl_status link_temp(fs_store *fs, const char *key, const char *path,
+                           const fs_payload *payload, pid_t pid, buf *tmp_path, int *linked,
+                           cl_error *err)
 {
   struct stat st;
-  *linked = *shared = 0;
-  /* Only an O_TMPFILE file (Linux reports the flag back) can get a name,
-   * and only one holding exactly the object can become it. */
-  int flags = fcntl(fd, F_GETFL);
-  if(flags < 0 || (flags & O_TMPFILE) != O_TMPFILE || fstat(fd, &st) ||
-     (uint64_t)st.st_size != size)
+  *linked = 0;
+  /* Only a file holding exactly the object can become it; of the caller's
+   * files, only an O_TMPFILE one (Linux reports the flag back) without a
+   * name yet. */
+  int flags = fcntl(payload->fd, F_GETFL);
+  if(flags < 0 || fstat(payload->fd, &st) || (uint64_t)st.st_size != payload->size)
     return CL_OK;
-  if(st.st_nlink != 0) {
-    if(!shared_ok || !linked_here(fs, &st))
-      return CL_OK;
-    *shared = 1;
-  }
+  if(!payload->stored && ((flags & O_TMPFILE) != O_TMPFILE || st.st_nlink != 0))
+    return CL_OK;
   char proc_path[64];
-  snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+  snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", payload->fd);
   /* ENOENT is either a missing directory or a file that is not linkable
    * (not O_TMPFILE, or no /proc); the one mkdir -p tells them apart. Any
    * failure leaves the file unlinked, for the caller to copy. */
@@ -752,14 +727,15 @@ static cl_status create_temp(fs_store *fs, const char *key, const char *path, pi
   return temp_failure(fs, key, error, err);
 }
 
-/* One try at a write; *copy_instead asks for another without sharing the
- * caller's file (see link_temp), which this one would have had to stamp. */
+/* One try at a write; *copy_instead asks for another that copies the bytes
+ * of a stored file rather than link it, which this one would have had to
+ * stamp. */
 static cl_status fs_write_once(fs_store *fs, const char *key, const fs_payload *payload,
-                               const store_precondition *precondition, int shared_ok,
-                               store_info *written, int *copy_instead, cl_error *err)
+                               const store_precondition *precondition, store_info *written,
+                               int *copy_instead, cl_error *err)
 {
   buf path = BUF_INIT, tmp_path = BUF_INIT;
-  int tmp_fd = -1, linked = 0, shared = 0;
+  int tmp_fd = -1, linked = 0;
   off_t stripe = -1;
   pid_t pid = getpid();
   *copy_instead = 0;
@@ -767,11 +743,13 @@ static cl_status fs_write_once(fs_store *fs, const char *key, const fs_payload *
   if(status)
     goto done;
   if(payload->fd >= 0) {
-    status = link_temp(fs, key, path.data, payload->fd, payload->size, pid, shared_ok,
-                       &tmp_path, &linked, &shared, err);
+    status = link_temp(fs, key, path.data, payload, pid, &tmp_path, &linked, err);
     if(status)
       goto done;
   }
+  /* A stored file linked again is as durable as it was (our own writes
+   * fsync), and its mtime is its other key's ETag too. */
+  int shared = linked && payload->stored;
   if(linked) {
     tmp_fd = payload->fd; /* the caller's: not ours to close */
   } else {
@@ -802,8 +780,8 @@ static cl_status fs_write_once(fs_store *fs, const char *key, const fs_payload *
                      strerror(errno));
   if(status)
     goto done;
-  /* A shared file's mtime is another key's ETag too, so it is never
-   * stamped: it may replace only a version older than it. */
+  /* A shared file is never stamped: it may replace only a version older
+   * than it. */
   if(shared && exists && !later_than(&st, &current)) {
     *copy_instead = 1;
     goto done;
@@ -819,8 +797,6 @@ static cl_status fs_write_once(fs_store *fs, const char *key, const fs_payload *
   unlock_key(fs, stripe);
   stripe = -1;
   sync_parent_dir(path.data);
-  if(linked && !shared)
-    fs->linked[fs->linked_next++ % FS_LINKED_REMEMBERED] = st;
   fill_info(&st, written);
   fs->base.stats.bytes_written += (uint64_t)st.st_size;
 
@@ -841,10 +817,12 @@ static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *paylo
 {
   int copy_instead = 0;
   fs->base.stats.requests++;
-  cl_status status = fs_write_once(fs, key, payload, precondition, 1, written, &copy_instead,
-                                   err);
-  if(!status && copy_instead)
-    status = fs_write_once(fs, key, payload, precondition, 0, written, &copy_instead, err);
+  cl_status status = fs_write_once(fs, key, payload, precondition, written, &copy_instead, err);
+  if(!status && copy_instead) {
+    fs_payload bytes = *payload;
+    bytes.stored = 0;
+    status = fs_write_once(fs, key, &bytes, precondition, written, &copy_instead, err);
+  }
   return status;
 }
 
@@ -852,7 +830,7 @@ static cl_status fs_put(store *s, const char *key, const void *data, size_t len,
                         const store_precondition *precondition, store_info *written,
                         cl_error *err)
 {
-  fs_payload payload = {data, len, -1, 0};
+  fs_payload payload = {data, len, -1, 0, 0};
   return fs_write(fs_of(s), key, &payload, precondition, written, err);
 }
 
@@ -860,8 +838,39 @@ static cl_status fs_put_fd(store *s, const char *key, int fd, uint64_t size,
                            const store_precondition *precondition, store_info *written,
                            cl_error *err)
 {
-  fs_payload payload = {NULL, 0, fd, size};
+  fs_payload payload = {NULL, 0, fd, size, 0};
   return fs_write(fs_of(s), key, &payload, precondition, written, err);
+}
+
+/* The source's file, opened and checked against from_etag, is linked under
+ * the key (or, failing that, copied), so the two keys share it. */
+static cl_status fs_copy(store *s, const char *from, const char *from_etag, const char *key,
+                         const store_precondition *precondition, cl_error *err)
+{
+  fs_store *fs = fs_of(s);
+  int fd;
+  struct stat st;
+  cl_status status = open_object(fs, from, &fd, &st, err);
+  if(status == CL_ERR_NOT_FOUND) {
+    fs->base.stats.conflicts++;
+    return cl_fail(err, CL_ERR_CONFLICT, "%s/%s: copy source %s is gone", fs->base.name, key,
+                   from);
+  }
+  if(status)
+    return status;
+  char etag[STORE_ETAG_MAX];
+  format_etag(&st, etag);
+  if(strcmp(etag, from_etag)) {
+    close(fd);
+    fs->base.stats.conflicts++;
+    return cl_fail(err, CL_ERR_CONFLICT, "%s/%s: copy source %s has ETag %s, expected %s",
+                   fs->base.name, key, from, etag, from_etag);
+  }
+  fs_payload payload = {NULL, 0, fd, (uint64_t)st.st_size, 1};
+  store_info written;
+  status = fs_write(fs, key, &payload, precondition, &written, err);
+  close(fd);
+  return status;
 }
 
 /* O_TMPFILE in the root: on the objects' filesystem, so fs_write can link
@@ -1067,7 +1076,7 @@ static void fs_free(store *s)
 
 static const store_ops fs_ops = {
   fs_head, fs_get, fs_get_to_fd, fs_get_fd, fs_reader_open, fs_read_range,
-  fs_put,  fs_put_fd, fs_temp_fd, fs_remove, fs_list, fs_free,
+  fs_put,  fs_put_fd, fs_copy, fs_temp_fd, fs_remove, fs_list, fs_free,
 };
 
 cl_status store_fs_open(const char *location, store **out, cl_error *err)

@@ -1150,7 +1150,7 @@ static void s3_free(store *s)
 
 static const store_ops s3_ops = {
   s3_head, s3_get, s3_get_to_fd, NULL, s3_reader_open, s3_read_range,
-  s3_put,  s3_put_fd, NULL,      s3_remove, s3_list, s3_free,
+  s3_put,  s3_put_fd, NULL,    NULL,      s3_remove, s3_list, s3_free,
 };
 
 static const char *env(const char *name)

@@ -177,6 +177,18 @@ test('conditional writes: If-None-Match and If-Match map 412 to conflict', async
   assert.equal(results.filter((r) => r.status === 'conflict').length, 7);
 });
 
+test('copy is refused without a request: libcurl before 8.10 cannot sign CopyObject pinned to its source', async () => {
+  const put = await tool(['put', 'copy/source', 'bytes']);
+  assert.equal(put.ok, true, put.message);
+  const seen = sinceMark();
+  const copy = await tool(['copy', 'copy/source', put.etag, 'copy/dest', '--if-absent']);
+  assert.equal(copy.ok, false);
+  assert.equal(copy.status, 'unsupported');
+  assert.match(copy.message, /s3:\/\/store-test: this store cannot copy objects/);
+  assert.equal(seen().length, 0);
+  assert.equal((await tool(['head', 'copy/dest'])).status, 'not_found');
+});
+
 test('transient failures are retried with backoff and counted', async () => {
   stack.setFaults([{ type: '500', count: 2, method: 'PUT' }]);
   const put = await tool(['put', 'retry/obj', 'payload']);

@@ -11,6 +11,7 @@
  *     stream KEY               through store_reader; reports size, md5, MB/s
  *     put KEY TEXT             put from memory
  *     put-file KEY FILE        put_fd (multipart above 64 MiB); reports MB/s
+ *     copy FROM FROM_ETAG KEY  store_copy (server-side on S3)
  *     head KEY | delete KEY
  *     list [PREFIX] [--quiet]  keys in order (--quiet: count and first/last only)
  *     range KEY OFFSET LEN [--etag ETAG]
@@ -218,6 +219,8 @@ int main(int argc, char **argv)
       }
       if(fd >= 0)
         close(fd);
+    } else if(!strcmp(command, "copy") && key && nargs > 3) {
+      status = store_copy(s, key, args[2], args[3], &precondition, &err);
     } else if(!strcmp(command, "head") && key) {
       status = store_head(s, key, &info, &err);
       if(!status)
