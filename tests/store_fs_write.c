@@ -52,16 +52,25 @@ static void check_object(store *s, const char *key, const char *expected)
   buf_free(&out);
 }
 
+/* A store in dir holding `key` (an earlier write makes the root, which a
+ * temp inside it needs) and a store temp file holding `text`. */
+static store *store_with_temp(const char *dir, const char *key, const char *value,
+                              const char *text, int *fd)
+{
+  store *s = open_store_at(dir);
+  cl_error err;
+  CHECK_OK(store_put(s, key, value, strlen(value), NULL, NULL, &err), &err);
+  CHECK_OK(store_temp_fd(s, fd, &err), &err);
+  CHECK(write_all(*fd, text));
+  return s;
+}
+
 TEST(store_fs_temp_fd_is_linked_into_place)
 {
   const char *dir = unit_temp_dir();
-  store *s = open_store_at(dir);
   cl_error err;
-  /* The root must exist for a temp inside it; an earlier write makes it. */
-  CHECK_OK(store_put(s, "first", "1", 1, NULL, NULL, &err), &err);
   int fd;
-  CHECK_OK(store_temp_fd(s, &fd, &err), &err);
-  CHECK(write_all(fd, "the object's bytes"));
+  store *s = store_with_temp(dir, "first", "1", "the object's bytes", &fd);
   struct stat temp_st, object_st;
   CHECK(fstat(fd, &temp_st) == 0);
   store_info written, head;
@@ -100,12 +109,9 @@ TEST(store_fs_temp_fd_is_linked_into_place)
 TEST(store_fs_temp_fd_falls_back_to_a_copy)
 {
   const char *dir = unit_temp_dir();
-  store *s = open_store_at(dir);
   cl_error err;
-  CHECK_OK(store_put(s, "taken", "old", 3, NULL, NULL, &err), &err);
   int fd;
-  CHECK_OK(store_temp_fd(s, &fd, &err), &err);
-  CHECK(write_all(fd, "payload"));
+  store *s = store_with_temp(dir, "taken", "old", "payload", &fd);
 
   /* A lost condition leaves the object alone and the temp usable. */
   store_precondition absent = {STORE_IF_ABSENT, NULL};
@@ -137,12 +143,9 @@ static ino_t object_inode(const char *dir, const char *key)
 TEST(store_fs_copy_links_the_source)
 {
   const char *dir = unit_temp_dir();
-  store *s = open_store_at(dir);
   cl_error err;
-  CHECK_OK(store_put(s, "first", "1", 1, NULL, NULL, &err), &err);
   int fd;
-  CHECK_OK(store_temp_fd(s, &fd, &err), &err);
-  CHECK(write_all(fd, "same bytes"));
+  store *s = store_with_temp(dir, "first", "1", "same bytes", &fd);
   store_precondition absent = {STORE_IF_ABSENT, NULL};
   store_info diff, head;
   CHECK_OK(store_put_fd(s, "diff/k", fd, 10, &absent, &diff, &err), &err);
