@@ -284,3 +284,31 @@ TEST(digest_md5_many_auto_and_hex)
   CHECK_STR(hex[1], "900150983cd24fb0d6963f7d28e17f72");
   CHECK_STR(hex[2], "f96b697d7cb7938d525a2f31aaf161d0");
 }
+
+/* RFC 4231, test cases 1, 2 and 6 (a key longer than the block). */
+TEST(digest_hmac_sha256_rfc4231_vectors)
+{
+  unsigned char key20[20], key131[131], out[DIGEST_SHA256_LEN];
+  char hex[2 * DIGEST_SHA256_LEN + 1];
+  memset(key20, 0x0b, sizeof(key20));
+  memset(key131, 0xaa, sizeof(key131));
+  const char *big = "Test Using Larger Than Block-Size Key - Hash Key First";
+  const struct {
+    const void *key;
+    size_t key_len;
+    const char *data, *expected;
+  } vectors[] = {
+    {key20, sizeof(key20), "Hi There",
+     "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+    {"Jefe", 4, "what do ya want for nothing?",
+     "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+    {key131, sizeof(key131), big,
+     "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+  };
+  for(size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+    digest_hmac_sha256(vectors[i].key, vectors[i].key_len, vectors[i].data,
+                       strlen(vectors[i].data), out);
+    digest_to_hex(out, sizeof(out), hex);
+    CHECK_STR(hex, vectors[i].expected);
+  }
+}

@@ -746,10 +746,11 @@ static cl_status put_finished(engine *e, output_file *o, uint64_t size, const ch
 }
 
 /* The new current as a copy of the diff just put as `diff_etag`, when both
- * are the spool: a local store links the diff's file rather than copy its
- * bytes. If the copy loses a race, on the diff (a concurrent upload of the
- * day replaced it) or on the current, the spool is put instead, whose own
- * condition decides; so it is where the store cannot copy (S3). */
+ * are the spool: the store copies it (S3's CopyObject, a link on a local
+ * store) rather than this process sending its bytes again. If the copy
+ * loses a race, on the diff (a concurrent upload of the day replaced it)
+ * or on the current, the spool is put instead, whose own condition
+ * decides; so it is where the store cannot copy. */
 static cl_status put_current_as_diff(engine *e, output_file *spool, uint64_t size,
                                      const char *diff_etag, const history_file *current,
                                      cl_error *err)
@@ -1573,7 +1574,7 @@ static cl_status attempt(engine *e, cl_error *err)
       status = txt_output_render(&text, err);
     if(!status && txt)
       status = txt_output_store(e, &text, err);
-    if(!status && spool_as_diff.etag[0])
+    if(!status && spool_as_diff.etag[0] && size <= STORE_COPY_MAX_BYTES)
       status = put_current_as_diff(e, &spool, size, spool_as_diff.etag, &current, err);
     else if(!status)
       status = put_finished(e, new_current, size, e->current_key.data, &current, NULL, err);

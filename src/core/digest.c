@@ -436,6 +436,35 @@ void digest_sha256_hex(const void *data, size_t len, char hex[DIGEST_SHA256_HEX_
   digest_to_hex(raw, sizeof(raw), hex);
 }
 
+/* Over SHA256_CTX rather than OpenSSL's HMAC(), which goes through EVP
+ * (see digest_sha256_hex). */
+void digest_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                        unsigned char out[DIGEST_SHA256_LEN])
+{
+  enum { BLOCK = 64 };
+  unsigned char block_key[BLOCK] = {0}, pad[BLOCK], inner[SHA256_DIGEST_LENGTH];
+  SHA256_CTX ctx;
+  if(key_len > BLOCK) {
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, key, key_len);
+    SHA256_Final(block_key, &ctx);
+  } else if(key_len) {
+    memcpy(block_key, key, key_len);
+  }
+  for(int i = 0; i < BLOCK; i++)
+    pad[i] = block_key[i] ^ 0x36;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, pad, BLOCK);
+  SHA256_Update(&ctx, data, len);
+  SHA256_Final(inner, &ctx);
+  for(int i = 0; i < BLOCK; i++)
+    pad[i] = block_key[i] ^ 0x5c;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, pad, BLOCK);
+  SHA256_Update(&ctx, inner, sizeof(inner));
+  SHA256_Final(out, &ctx);
+}
+
 struct digest_sha256 {
   SHA256_CTX ctx;
 };

@@ -38,6 +38,11 @@ int digest_md5_from_hex(const char *text, size_t len, unsigned char raw[DIGEST_M
 /* hex receives 64 characters and a NUL. */
 void digest_sha256_hex(const void *data, size_t len, char hex[DIGEST_SHA256_HEX_LEN + 1]);
 
+/* HMAC-SHA-256 (RFC 2104) of data under key, as 32 raw bytes (SigV4). */
+#define DIGEST_SHA256_LEN 32
+void digest_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                        unsigned char out[DIGEST_SHA256_LEN]);
+
 /* Incremental SHA-256 for payloads streamed from files. */
 typedef struct digest_sha256 digest_sha256;
 digest_sha256 *digest_sha256_create(void);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/digest.h"
 #include "core/url.h"
 
 int s3_xml_find(const char *xml, size_t len, const char *tag, size_t *pos,
@@ -264,4 +265,121 @@ cl_status s3_parse_credentials(const char *text, size_t len, const char *profile
                    "credentials profile '%s' lacks aws_access_key_id or aws_secret_access_key",
                    profile);
   return CL_OK;
+}
+
+/* ---- SigV4 ----------------------------------------------------------------
+ *
+ * Signed here rather than by libcurl (CURLOPT_AWS_SIGV4): libcurl before 8.10
+ * sorts whole "name:value" lines, so a header whose name extends another's
+ * (x-amz-copy-source-if-match after x-amz-copy-source) lands first, and S3
+ * rejects the signature. */
+
+typedef struct s3_signed_header {
+  char *line; /* "name:value", canonical */
+  size_t name_len;
+} s3_signed_header;
+
+static int by_name(const void *a, const void *b)
+{
+  const s3_signed_header *x = a, *y = b;
+  size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+  int cmp = memcmp(x->line, y->line, n);
+  if(cmp)
+    return cmp;
+  return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}
+
+/* "Name:  a  b " -> "name:a b" into out; the name's length, or 0 when the
+ * line has no colon. */
+static size_t canonical_header(const char *line, buf *out)
+{
+  const char *colon = strchr(line, ':');
+  if(!colon || colon == line)
+    return 0;
+  for(const char *p = line; p < colon; p++)
+    buf_putc(out, (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p));
+  buf_putc(out, ':');
+  const char *v = colon + 1;
+  while(*v == ' ' || *v == '\t')
+    v++;
+  int blank = 0;
+  for(; *v; v++) {
+    if(*v == ' ' || *v == '\t') {
+      blank = 1;
+      continue;
+    }
+    if(blank)
+      buf_putc(out, ' ');
+    blank = 0;
+    buf_putc(out, *v);
+  }
+  return (size_t)(colon - line);
+}
+
+static void hmac_text(const unsigned char *key, size_t key_len, const char *text,
+                      unsigned char out[DIGEST_SHA256_LEN])
+{
+  digest_hmac_sha256(key, key_len, text, strlen(text), out);
+}
+
+cl_status s3_sign(const s3_signing *r, buf *out)
+{
+  s3_signed_header *headers = calloc(r->header_count ? r->header_count : 1, sizeof(*headers));
+  buf canonical = BUF_INIT, line = BUF_INIT, names = BUF_INIT, to_sign = BUF_INIT;
+  cl_status status = headers ? CL_OK : CL_ERR_NOMEM;
+  size_t count = 0;
+  for(size_t i = 0; !status && i < r->header_count; i++) {
+    buf_clear(&line);
+    size_t name_len = canonical_header(r->headers[i], &line);
+    if(!name_len)
+      continue;
+    headers[count].name_len = name_len;
+    if(!(headers[count].line = buf_take(&line, NULL)))
+      status = CL_ERR_NOMEM;
+    else
+      count++;
+  }
+  if(!status) {
+    qsort(headers, count, sizeof(*headers), by_name);
+    buf_printf(&canonical, "%s\n%s\n%s\n", r->method, r->path, r->query);
+    for(size_t i = 0; i < count; i++) {
+      buf_printf(&canonical, "%s\n", headers[i].line);
+      buf_printf(&names, "%s%.*s", i ? ";" : "", (int)headers[i].name_len, headers[i].line);
+    }
+    buf_printf(&canonical, "\n%s\n%s", names.data ? names.data : "", r->payload_hash);
+    status = buf_status(&canonical) ? buf_status(&canonical) : buf_status(&names);
+  }
+  if(!status) {
+    char date[9], hash[DIGEST_SHA256_HEX_LEN + 1], signature[2 * DIGEST_SHA256_LEN + 1];
+    snprintf(date, sizeof(date), "%.8s", r->amz_date);
+    digest_sha256_hex(canonical.data, canonical.len, hash);
+    buf_printf(&to_sign, "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", r->amz_date, date,
+               r->region, hash);
+    /* The signing key: the secret, then the scope's parts, each an HMAC key. */
+    unsigned char key[DIGEST_SHA256_LEN];
+    buf secret = BUF_INIT;
+    buf_printf(&secret, "AWS4%s", r->secret_key);
+    status = buf_status(&secret) ? buf_status(&secret) : buf_status(&to_sign);
+    if(!status) {
+      hmac_text((const unsigned char *)secret.data, secret.len, date, key);
+      hmac_text(key, sizeof(key), r->region, key);
+      hmac_text(key, sizeof(key), "s3", key);
+      hmac_text(key, sizeof(key), "aws4_request", key);
+      digest_hmac_sha256(key, sizeof(key), to_sign.data, to_sign.len, key);
+      digest_to_hex(key, sizeof(key), signature);
+      buf_printf(out, "AWS4-HMAC-SHA256 Credential=%s/%s/%s/s3/aws4_request, SignedHeaders=%s, "
+                 "Signature=%s", r->access_key, date, r->region, names.data ? names.data : "",
+                 signature);
+      status = buf_status(out);
+    }
+    buf_free(&secret);
+  }
+  for(size_t i = 0; i < count; i++)
+    free(headers[i].line);
+  free(headers);
+  buf_free(&canonical);
+  buf_free(&line);
+  buf_free(&names);
+  buf_free(&to_sign);
+  return status;
 }

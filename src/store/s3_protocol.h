@@ -44,6 +44,28 @@ typedef struct s3_outcome {
 } s3_outcome;
 s3_outcome s3_classify(long http_status, const char *code, int transport_failed);
 
+/* A request to sign with SigV4 (AWS4-HMAC-SHA256, service s3), as it will
+ * be sent: path and query exactly as in the URL (S3 signs them as sent),
+ * every header in `headers` ("Name: value" lines, host and x-amz-date
+ * among them) signed. */
+typedef struct s3_signing {
+  const char *method;
+  const char *path;
+  const char *query; /* sorted and encoded, or "" */
+  const char *const *headers;
+  size_t header_count;
+  const char *payload_hash; /* as in x-amz-content-sha256 */
+  const char *amz_date;     /* YYYYMMDDTHHMMSSZ, as in x-amz-date */
+  const char *region;
+  const char *access_key;
+  const char *secret_key;
+} s3_signing;
+
+/* The Authorization header's value, appended to out. Header names are
+ * lower-cased and sorted by name alone, values trimmed with inner runs of
+ * blanks made one space. */
+cl_status s3_sign(const s3_signing *request, buf *out);
+
 /* Keys of one profile of an AWS shared credentials file (INI). */
 typedef struct s3_credentials {
   char access_key[256];

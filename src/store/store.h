@@ -140,11 +140,10 @@ cl_status store_put_fd(store *s, const char *key, int fd, uint64_t size,
  * source's file, so the two keys then share one file and one ETag (its
  * bytes are copied only when the key holds a version newer than that
  * file). The precondition is on `key`, as for a put; a source that is gone
- * or has changed is CL_ERR_CONFLICT too. An S3 store says
- * CL_ERR_UNSUPPORTED and sends nothing: CopyObject pinned to its source
- * needs the headers x-amz-copy-source and x-amz-copy-source-if-match, and
- * libcurl before 8.10 signs them in the wrong order (it sorts whole header
- * lines, and '-' sorts before ':'), which S3 rejects. */
+ * or has changed is CL_ERR_CONFLICT too. On S3 it is CopyObject with
+ * x-amz-copy-source-if-match, for objects of up to STORE_COPY_MAX_BYTES. A
+ * store that cannot copy says CL_ERR_UNSUPPORTED and does nothing. */
+#define STORE_COPY_MAX_BYTES (5ull << 30)
 cl_status store_copy(store *s, const char *from, const char *from_etag, const char *key,
                      const store_precondition *precondition, cl_error *err);
 

@@ -1,12 +1,13 @@
 /* The S3 backend over libcurl (reached through s3_curl.h: the binary does
  * not link it, so it is loaded by the first S3 store of a process).
  *
- * Requests are signed by libcurl (CURLOPT_AWS_SIGV4, "aws:amz:REGION:s3").
- * libcurl 7.88 signs exactly what it is given, so this file sends
- * x-amz-content-sha256 itself (the real hash of bodies held in memory,
- * UNSIGNED-PAYLOAD for bodies streamed from a file), writes query strings
- * already sorted and RFC 3986-encoded, and passes a session token as the
- * x-amz-security-token header.
+ * Requests are signed here (s3_sign, SigV4 over every header this file
+ * adds, Host and x-amz-date included), not by libcurl: libcurl before 8.10
+ * signs CopyObject's x-amz-copy-source and x-amz-copy-source-if-match in
+ * the wrong order. Bodies are hashed into x-amz-content-sha256 (the real
+ * hash of bodies held in memory, UNSIGNED-PAYLOAD for bodies streamed from
+ * a file), query strings are written already sorted and RFC 3986-encoded,
+ * and a session token goes in the x-amz-security-token header.
  *
  * Every transfer runs on one curl multi handle per store, so all of them
  * share its connection cache: blocking calls reuse the store's easy handle
@@ -55,7 +56,7 @@ typedef struct s3_store {
   store base;
   char *bucket;
   char *base_url; /* "http://host:port/bucket" or "https://bucket.s3.REGION.amazonaws.com" */
-  char sigv4[128];
+  char region[64];
   s3_credentials credentials;
   unsigned max_attempts;
   uint64_t rng;
@@ -79,6 +80,8 @@ typedef struct s3_call {
   const char *content_type;
   const store_precondition *precondition;
   const char *if_match; /* GET/HEAD: only this version */
+  const char *copy_source;          /* CopyObject: "/bucket/encoded-key", and */
+  const char *copy_source_if_match; /* the source version it must still be */
   int has_range;
   uint64_t range_first, range_last; /* inclusive; range_last UINT64_MAX: to the end */
   const void *body;                 /* memory body, or */
@@ -353,6 +356,46 @@ static cl_status add_header(s3_call *call, const char *fmt, const char *value)
   return CL_OK;
 }
 
+/* SigV4 over every header in call->headers, which gains Host, x-amz-date
+ * and Authorization (see s3_sign). */
+static cl_status sign(s3_store *s3, s3_call *call, const buf *url)
+{
+  /* url: scheme://authority/path[?query] */
+  const char *authority = strstr(url->data, "://") + 3;
+  const char *path = strchr(authority, '/');
+  char host[512], date[20];
+  snprintf(host, sizeof(host), "%.*s", (int)(path - authority), authority);
+  time_t now = time(NULL);
+  struct tm tm;
+  strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+  cl_status status = add_header(call, "Host: %s", host);
+  if(!status)
+    status = add_header(call, "x-amz-date: %s", date);
+  /* prepare() adds at most 9, and this function 2 before signing. */
+  const char *lines[16];
+  size_t count = 0;
+  for(struct curl_slist *h = call->headers; h; h = h->next) {
+    if(count == sizeof(lines) / sizeof(lines[0]))
+      return CL_ERR_INTERNAL;
+    lines[count++] = h->data;
+  }
+  const char *query = strchr(path, '?');
+  buf path_only = BUF_INIT, authorization = BUF_INIT;
+  buf_append(&path_only, path, query ? (size_t)(query - path) : strlen(path));
+  s3_signing request = {call->method, path_only.data, query ? query + 1 : "", lines, count,
+                        call->payload_hash, date, s3->region,
+                        s3->credentials.access_key, s3->credentials.secret_key};
+  if(!status)
+    status = buf_status(&path_only);
+  if(!status)
+    status = s3_sign(&request, &authorization);
+  if(!status)
+    status = add_header(call, "Authorization: %s", authorization.data);
+  buf_free(&path_only);
+  buf_free(&authorization);
+  return status;
+}
+
 static cl_status prepare(s3_store *s3, CURL *easy, s3_call *call, buf *url)
 {
   cl_status status = build_url(s3, call, url);
@@ -369,6 +412,10 @@ static cl_status prepare(s3_store *s3, CURL *easy, s3_call *call, buf *url)
     status = add_header(call, "If-Match: %s", call->precondition->etag);
   if(!status && call->if_match)
     status = add_header(call, "If-Match: %s", call->if_match);
+  if(!status && call->copy_source)
+    status = add_header(call, "x-amz-copy-source: %s", call->copy_source);
+  if(!status && call->copy_source_if_match)
+    status = add_header(call, "x-amz-copy-source-if-match: %s", call->copy_source_if_match);
   if(!status && call->has_range) {
     char range[80];
     if(call->range_last == UINT64_MAX)
@@ -378,8 +425,8 @@ static cl_status prepare(s3_store *s3, CURL *easy, s3_call *call, buf *url)
                (unsigned long long)call->range_last);
     status = add_header(call, "Range: bytes=%s", range);
   }
-  /* No "Expect:" to suppress 100-continue: libcurl 7.88 would list the
-   * removed header among the signed ones and the signature would not match. */
+  if(!status)
+    status = sign(s3, call, url);
   if(status)
     return status;
 
@@ -387,9 +434,6 @@ static cl_status prepare(s3_store *s3, CURL *easy, s3_call *call, buf *url)
   curl->easy_setopt(easy, CURLOPT_URL, url->data);
   curl->easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
   curl->easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl->easy_setopt(easy, CURLOPT_AWS_SIGV4, s3->sigv4);
-  curl->easy_setopt(easy, CURLOPT_USERNAME, s3->credentials.access_key);
-  curl->easy_setopt(easy, CURLOPT_PASSWORD, s3->credentials.secret_key);
   curl->easy_setopt(easy, CURLOPT_HTTPHEADER, call->headers);
   curl->easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
   curl->easy_setopt(easy, CURLOPT_HEADERDATA, call);
@@ -872,6 +916,38 @@ static cl_status s3_put_fd(store *s, const char *key, int fd, uint64_t size,
   return status;
 }
 
+/* CopyObject, which can also fail inside a 200 response. A copy source that
+ * is gone (404) is a conflict, as a changed one (412) is. */
+static cl_status s3_copy(store *s, const char *from, const char *from_etag, const char *key,
+                         const store_precondition *precondition, cl_error *err)
+{
+  s3_store *s3 = s3_of(s);
+  buf source = BUF_INIT, response = BUF_INIT;
+  buf_printf(&source, "/%s/", s3->bucket);
+  url_encode(from, strlen(from), 1, &source);
+  if(buf_status(&source)) {
+    buf_free(&source);
+    return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", s->name, key);
+  }
+  s3_call call;
+  init_call(&call, "PUT", key);
+  call.copy_source = source.data;
+  call.copy_source_if_match = from_etag;
+  call.precondition = precondition;
+  call.error_in_body = 1;
+  call.sink = SINK_BUF;
+  call.out = &response;
+  cl_status status = execute(s3, &call, err);
+  if(status == CL_ERR_NOT_FOUND) {
+    s->stats.conflicts++;
+    status = cl_fail(err, CL_ERR_CONFLICT, "%s/%s: copy source %s is gone", s->name, key,
+                     from);
+  }
+  buf_free(&source);
+  buf_free(&response);
+  return status;
+}
+
 static cl_status s3_remove(store *s, const char *key, cl_error *err)
 {
   s3_call call;
@@ -1150,7 +1226,7 @@ static void s3_free(store *s)
 
 static const store_ops s3_ops = {
   s3_head, s3_get, s3_get_to_fd, NULL, s3_reader_open, s3_read_range,
-  s3_put,  s3_put_fd, NULL,    NULL,      s3_remove, s3_list, s3_free,
+  s3_put,  s3_put_fd, s3_copy, NULL,      s3_remove, s3_list, s3_free,
 };
 
 static const char *env(const char *name)
@@ -1241,7 +1317,7 @@ cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
   const char *region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
   if(!region)
     region = "us-east-1";
-  snprintf(s3->sigv4, sizeof(s3->sigv4), "aws:amz:%s:s3", region);
+  snprintf(s3->region, sizeof(s3->region), "%s", region);
   const char *endpoint = env("S3_ENDPOINT") ? env("S3_ENDPOINT") : env("AWS_ENDPOINT_URL_S3");
   if(endpoint) {
     if(strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8)) {

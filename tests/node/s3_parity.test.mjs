@@ -178,6 +178,16 @@ test('S3 through the verifying proxy: byte-identical outputs, every signature ve
     assert.ok(stack.requests.every((q) => q.fault === null));
     // The conditional writes really were conditional.
     assert.ok(stack.requests.some((q) => q.method === 'PUT' && q.key.startsWith('collated_logs/current/')));
+    // Every first upload's current was copied on the server from its diff,
+    // pinned to the diff's ETag (four log types; the second device's sms
+    // upload found a history).
+    const copies = stack.requests.filter((q) => q.copySource);
+    assert.equal(copies.length, 4);
+    for (const q of copies) {
+      assert.equal(q.status, 200);
+      assert.match(q.key, /^collated_logs\/current\//);
+      assert.match(q.copySource, new RegExp(`^/${BUCKET}/collated_logs/diff/`));
+    }
   } finally {
     await stack.stop();
   }

@@ -177,16 +177,33 @@ test('conditional writes: If-None-Match and If-Match map 412 to conflict', async
   assert.equal(results.filter((r) => r.status === 'conflict').length, 7);
 });
 
-test('copy is refused without a request: libcurl before 8.10 cannot sign CopyObject pinned to its source', async () => {
-  const put = await tool(['put', 'copy/source', 'bytes']);
+test('copy is server-side, pinned to the source version, conditional on the destination', async () => {
+  const source = 'copy/dir é/source+1';
+  const put = await tool(['put', source, 'copied bytes']);
   assert.equal(put.ok, true, put.message);
   const seen = sinceMark();
-  const copy = await tool(['copy', 'copy/source', put.etag, 'copy/dest', '--if-absent']);
-  assert.equal(copy.ok, false);
-  assert.equal(copy.status, 'unsupported');
-  assert.match(copy.message, /s3:\/\/store-test: this store cannot copy objects/);
-  assert.equal(seen().length, 0);
-  assert.equal((await tool(['head', 'copy/dest'])).status, 'not_found');
+  const copy = await tool(['copy', source, put.etag, 'copy/dest', '--if-absent']);
+  assert.equal(copy.ok, true, copy.message);
+  const requests = seen();
+  assert.equal(requests.length, 1, 'one request, no bytes through the client');
+  assert.equal(requests[0].copySource, `/${BUCKET}/${source}`);
+  assert.equal(requests[0].signatureOk, true);
+  assert.equal((await tool(['get', 'copy/dest'])).body, 'copied bytes');
+
+  // The destination's condition and the source's version both hold, or it is a conflict.
+  const exists = await tool(['copy', source, put.etag, 'copy/dest', '--if-absent']);
+  assert.equal(exists.status, 'conflict');
+  const stale = await tool(['copy', source, '"00000000000000000000000000000000"', 'copy/other']);
+  assert.equal(stale.status, 'conflict');
+  assert.match(stale.message, /HTTP 412/);
+  const gone = await tool(['copy', 'copy/none', put.etag, 'copy/other']);
+  assert.equal(gone.status, 'conflict');
+  assert.match(gone.message, /copy source copy\/none is gone/);
+  assert.equal((await tool(['head', 'copy/other'])).status, 'not_found');
+  const dest = await tool(['head', 'copy/dest']);
+  const replaced = await tool(['copy', source, put.etag, 'copy/dest', '--if-match', dest.etag]);
+  assert.equal(replaced.ok, true, replaced.message);
+  assert.equal((await tool(['get', 'copy/dest'])).body, 'copied bytes');
 });
 
 test('transient failures are retried with backoff and counted', async () => {

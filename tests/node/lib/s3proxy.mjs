@@ -5,9 +5,13 @@
 //    @smithy/signature-v4 from the request's own SignedHeaders and the known
 //    secret (a mismatch is S3's 403 SignatureDoesNotMatch), and checks a
 //    hex x-amz-content-sha256 against the body it received;
-//  - enforces If-Match / If-None-Match: * on PUT and CompleteMultipartUpload
-//    and If-Match on GET/HEAD against the object's current ETag (a HEAD to
-//    s3rver), serialised per key so that check-then-write is atomic;
+//  - enforces If-Match / If-None-Match: * on PUT (CopyObject included) and
+//    CompleteMultipartUpload, x-amz-copy-source-if-match on CopyObject's
+//    source, and If-Match on GET/HEAD against the object's current ETag (a
+//    HEAD to s3rver), serialised per key so that check-then-write is atomic
+//    (a copy holds its destination's lock, and its source's too); s3rver
+//    decodes x-amz-copy-source with decodeURI, which leaves %2B, %3D and the
+//    other reserved escapes as they are, so the proxy re-encodes it that way;
 //  - serialises every object write and read per key: s3rver writes an object
 //    in place as its body arrives, so a GET while a PUT is still being
 //    written (one a killed client sent just before it died) would read a
@@ -240,6 +244,9 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
     const ifMatch = req.headers['if-match'];
     const ifNoneMatch = req.headers['if-none-match'];
     const conditional = key && ((isObjectWrite && (ifMatch || ifNoneMatch === '*')) || (isRead && ifMatch));
+    const copySource = req.method === 'PUT' ? req.headers['x-amz-copy-source'] : undefined;
+    const copySourceIfMatch = req.headers['x-amz-copy-source-if-match'];
+    if (copySource) record.copySource = decodeURIComponent(copySource);
 
     const forward = async () => {
       if (conditional) {
@@ -250,8 +257,17 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
           return reply(res, record, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', path);
         }
       }
+      if (copySource && copySourceIfMatch) {
+        const etag = await currentEtag(copySource.startsWith('/') ? copySource : `/${copySource}`);
+        if (etag === null) return reply(res, record, 404, 'NoSuchKey', 'The specified key does not exist.', copySource);
+        if (stripQuotes(copySourceIfMatch) !== etag) {
+          return reply(res, record, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', path);
+        }
+      }
       const headers = { ...req.headers, host: targetUrl.host };
       delete headers['if-match'];
+      delete headers['x-amz-copy-source-if-match'];
+      if (copySource) headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(copySource));
       if (isObjectWrite) delete headers['if-none-match'];
       const up = await new Promise((resolve, reject) => {
         const upReq = http.request({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers }, resolve);
@@ -292,7 +308,11 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
         up.on('error', resolve);
       });
     };
-    if (key && (isObjectWrite || isRead)) await withKeyLock(`${bucket}/${key}`, forward);
+    const sourceLock = copySource && decodeURIComponent(copySource).replace(/^\//, '');
+    const locked = sourceLock && sourceLock !== `${bucket}/${key}`
+      ? () => withKeyLock(sourceLock, forward)
+      : forward;
+    if (key && (isObjectWrite || isRead)) await withKeyLock(`${bucket}/${key}`, locked);
     else await forward();
   }
 
