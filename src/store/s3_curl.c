@@ -11,9 +11,8 @@
 #include "core/log.h"
 #include "core/utctime.h"
 
-/* The oldest libcurl accepted: what the collator uses (curl_multi_poll,
- * 7.66.0, among the newest) is older, and requests are signed by
- * s3_protocol.c, but nothing older than this has been run. */
+/* CURLOPT_AWS_SIGV4 appeared in 7.75.0; older libraries would ignore it and
+ * send unsigned requests. */
 #define S3_CURL_MIN_VERSION 0x074b00
 
 static const struct {
@@ -80,7 +79,7 @@ static cl_status resolve_and_init(void *library)
   const curl_version_info_data *version = version_info(CURLVERSION_NOW);
   if(!version || version->version_num < S3_CURL_MIN_VERSION) {
     snprintf(load_failure, sizeof(load_failure),
-             "%s is version %s; S3 stores need 7.75.0 or later", library_name,
+             "%s is version %s; S3 stores need 7.75.0 or later (SigV4 signing)", library_name,
              version && version->version ? version->version : "unknown");
     return CL_ERR_USAGE;
   }

@@ -16,8 +16,7 @@
  * will soon need S3; s3_curl_load returns the table, waiting for a load
  * already under way or doing it in the caller's thread. Either way the load
  * happens once per process: dlopen, dlsym of every function below, a check
- * that the library is 7.75.0 or later (the oldest accepted; tested with
- * 7.88), and
+ * that the library is 7.75.0 or later (CURLOPT_AWS_SIGV4), and
  * curl_global_init.
  */
 #ifndef COLLATOR_STORE_S3_CURL_H

@@ -269,10 +269,10 @@ cl_status s3_parse_credentials(const char *text, size_t len, const char *profile
 
 /* ---- SigV4 ----------------------------------------------------------------
  *
- * Signed here rather than by libcurl (CURLOPT_AWS_SIGV4): libcurl before 8.10
- * sorts whole "name:value" lines, so a header whose name extends another's
- * (x-amz-copy-source-if-match after x-amz-copy-source) lands first, and S3
- * rejects the signature. */
+ * For CopyObject, which libcurl (CURLOPT_AWS_SIGV4) signs everything else:
+ * libcurl before 8.10 sorts whole "name:value" lines, so a header whose name
+ * extends another's (x-amz-copy-source-if-match after x-amz-copy-source)
+ * lands first, and S3 rejects the signature. */
 
 typedef struct s3_signed_header {
   char *line; /* "name:value", canonical */

@@ -5,8 +5,8 @@
  * tested without a server: the minimal XML reading S3 responses need
  * (element text, entity decoding), escaping for request bodies, the
  * classification of a response or transport failure into a cl_status and
- * whether to retry it, the full-jitter backoff delay, and the shared
- * credentials file.
+ * whether to retry it, the full-jitter backoff delay, the shared
+ * credentials file, and SigV4 signing.
  */
 #ifndef COLLATOR_STORE_S3_PROTOCOL_H
 #define COLLATOR_STORE_S3_PROTOCOL_H
