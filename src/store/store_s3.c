@@ -428,7 +428,8 @@ static cl_status prepare(s3_store *s3, CURL *easy, s3_call *call, buf *url)
     status = add_header(call, "Range: bytes=%s", range);
   }
   /* No "Expect:" to suppress 100-continue: libcurl 7.88 would list the
-   * removed header among the signed ones and the signature would not match. */
+   * removed header among the signed ones and the signature would not match.
+   * CopyObject is the one request libcurl cannot sign (see the top). */
   int self_signed = call->copy_source != NULL;
   if(!status && self_signed)
     status = sign(s3, call, url);
