@@ -749,8 +749,8 @@ static cl_status put_finished(engine *e, output_file *o, uint64_t size, const ch
  * are the spool: the store copies it (S3's CopyObject, a link on a local
  * store) rather than this process sending its bytes again. If the copy
  * loses a race, on the diff (a concurrent upload of the day replaced it)
- * or on the current, the spool is put instead, whose own condition
- * decides; so it is where the store cannot copy. */
+ * or on the current, the spool is put instead, and that put's own
+ * condition decides; so is it where the store cannot copy. */
 static cl_status put_current_as_diff(engine *e, output_file *spool, uint64_t size,
                                      const char *diff_etag, const history_file *current,
                                      cl_error *err)
