@@ -114,6 +114,15 @@ static void format_etag(const struct stat *st, char etag[STORE_ETAG_MAX])
            (unsigned long long)st->st_size, mtime_ns);
 }
 
+/* Whether st is the version `expected` names; *current (for messages)
+ * gets st's own ETag. */
+static int etag_matches(const struct stat *st, const char *expected,
+                        char current[STORE_ETAG_MAX])
+{
+  format_etag(st, current);
+  return !strcmp(current, expected);
+}
+
 static void fill_info(const struct stat *st, store_info *info)
 {
   info->size = (uint64_t)st->st_size;
@@ -345,8 +354,7 @@ static cl_status fs_read_range(store *s, const char *key, const char *etag, uint
     return status;
   if(etag) {
     char current[STORE_ETAG_MAX];
-    format_etag(&st, current);
-    if(strcmp(current, etag)) {
+    if(!etag_matches(&st, etag, current)) {
       close(fd);
       return cl_fail(err, CL_ERR_CONFLICT,
                      "%s/%s: object changed (ETag %s, expected %s) during a ranged read",
@@ -520,8 +528,7 @@ static cl_status check_condition(fs_store *fs, const char *key, const char *path
                    fs->base.name, key, precondition->etag);
   }
   char etag[STORE_ETAG_MAX];
-  format_etag(current, etag);
-  if(strcmp(etag, precondition->etag)) {
+  if(!etag_matches(current, precondition->etag, etag)) {
     fs->base.stats.conflicts++;
     return cl_fail(err, CL_ERR_CONFLICT,
                    "%s/%s: precondition failed: ETag is %s, expected %s", fs->base.name,
@@ -859,8 +866,7 @@ static cl_status fs_copy(store *s, const char *from, const char *from_etag, cons
   if(status)
     return status;
   char etag[STORE_ETAG_MAX];
-  format_etag(&st, etag);
-  if(strcmp(etag, from_etag)) {
+  if(!etag_matches(&st, from_etag, etag)) {
     close(fd);
     fs->base.stats.conflicts++;
     return cl_fail(err, CL_ERR_CONFLICT, "%s/%s: copy source %s has ETag %s, expected %s",
