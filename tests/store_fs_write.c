@@ -153,6 +153,10 @@ TEST(store_fs_copy_links_the_source)
   CHECK_OK(store_copy(s, "diff/k", diff.etag, "current/k", &absent, &err), &err);
   /* One file under two keys: no bytes copied, and the source's ETag stands. */
   CHECK_INT(object_inode(dir, "current/k"), object_inode(dir, "diff/k"));
+  store_stats stats;
+  store_get_stats(s, &stats);
+  CHECK_INT(stats.requests, 3); /* the put of "first", diff/k's, the copy */
+  CHECK_INT(stats.bytes_written, 11);
   CHECK_OK(store_head(s, "current/k", &head, &err), &err);
   CHECK_STR(head.etag, diff.etag);
   CHECK_OK(store_head(s, "diff/k", &head, &err), &err);
@@ -181,8 +185,12 @@ TEST(store_fs_copy_links_the_source)
   store_info current;
   CHECK_OK(store_head(s, "current/k", &current, &err), &err);
   CHECK_OK(store_put(s, "newer", "later", 5, NULL, NULL, &err), &err);
+  store_get_stats(s, &stats);
+  uint64_t written_before = stats.bytes_written;
   CHECK_OK(store_copy(s, "current/k", current.etag, "newer", NULL, &err), &err);
   CHECK(object_inode(dir, "newer") != object_inode(dir, "current/k"));
+  store_get_stats(s, &stats);
+  CHECK_INT(stats.bytes_written - written_before, 10);
   check_object(s, "newer", "same bytes");
   ino_t before = object_inode(dir, "current/k");
   CHECK_OK(store_copy(s, "current/k", current.etag, "current/k", NULL, &err), &err);

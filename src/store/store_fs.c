@@ -589,18 +589,25 @@ static cl_status stamp_mtime(fs_store *fs, const char *key, int tmp_fd, int repl
   return CL_OK;
 }
 
-static void sync_parent_dir(const char *path)
+/* The rename into path made durable. A failure is the put's: the object is
+ * in place but may not survive a crash, and a caller told it succeeded
+ * would not write it again (the collator's replay does). */
+static cl_status sync_parent_dir(fs_store *fs, const char *key, const char *path,
+                                 cl_error *err)
 {
-  char *copy = strdup(path);
-  if(!copy)
-    return;
-  *strrchr(copy, '/') = '\0';
-  int fd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if(fd >= 0) {
-    fsync(fd); /* best effort: the rename itself has already happened */
+  const char *slash = strrchr(path, '/');
+  char *dir = strndup(path, (size_t)(slash - path));
+  if(!dir)
+    return cl_fail(err, CL_ERR_NOMEM, "%s/%s: out of memory", fs->base.name, key);
+  cl_status status = CL_OK;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(fd < 0 || fsync(fd))
+    status = cl_fail(err, CL_ERR_IO, "%s/%s: fsync of directory '%s': %s", fs->base.name, key,
+                     dir, strerror(errno));
+  if(fd >= 0)
     close(fd);
-  }
-  free(copy);
+  free(dir);
+  return status;
 }
 
 /* The next temp file name next to the object, so that the rename stays
@@ -803,9 +810,12 @@ static cl_status fs_write_once(fs_store *fs, const char *key, const fs_payload *
   buf_clear(&tmp_path); /* renamed: nothing to clean up */
   unlock_key(fs, stripe);
   stripe = -1;
-  sync_parent_dir(path.data);
+  status = sync_parent_dir(fs, key, path.data, err);
+  if(status)
+    goto done;
   fill_info(&st, written);
-  fs->base.stats.bytes_written += (uint64_t)st.st_size;
+  if(!shared)
+    fs->base.stats.bytes_written += (uint64_t)st.st_size;
 
 done:
   unlock_key(fs, stripe);
@@ -818,12 +828,12 @@ done:
   return status;
 }
 
+/* One store request: the caller counts it. */
 static cl_status fs_write(fs_store *fs, const char *key, const fs_payload *payload,
                           const store_precondition *precondition, store_info *written,
                           cl_error *err)
 {
   int copy_instead = 0;
-  fs->base.stats.requests++;
   cl_status status = fs_write_once(fs, key, payload, precondition, written, &copy_instead, err);
   if(!status && copy_instead) {
     fs_payload bytes = *payload;
@@ -838,6 +848,7 @@ static cl_status fs_put(store *s, const char *key, const void *data, size_t len,
                         cl_error *err)
 {
   fs_payload payload = {data, len, -1, 0, 0};
+  s->stats.requests++;
   return fs_write(fs_of(s), key, &payload, precondition, written, err);
 }
 
@@ -846,11 +857,13 @@ static cl_status fs_put_fd(store *s, const char *key, int fd, uint64_t size,
                            cl_error *err)
 {
   fs_payload payload = {NULL, 0, fd, size, 0};
+  s->stats.requests++;
   return fs_write(fs_of(s), key, &payload, precondition, written, err);
 }
 
-/* The source's file, opened and checked against from_etag, is linked under
- * the key (or, failing that, copied), so the two keys share it. */
+/* The source's file, opened (the one request counted) and checked against
+ * from_etag, is linked under the key (or, failing that, copied), so the two
+ * keys share it; only copied bytes count as written. */
 static cl_status fs_copy(store *s, const char *from, const char *from_etag, const char *key,
                          const store_precondition *precondition, cl_error *err)
 {

@@ -2,6 +2,7 @@
 // build of the library (what tests/run.sh builds first).
 //
 //   const gen = buildParquetGen();   // path of build/gcc/parquet_gen
+//   const shim = buildFaultShim();   // path of build/gcc/fault_shim.so (LD_PRELOAD)
 import { execFileSync } from 'node:child_process';
 
 const LIBS = ['-lcrypto', '-lz', '-lsnappy', '-lzstd', '-llz4', '-lutf8proc', '-lm', '-lpthread'];
@@ -12,5 +13,13 @@ export function buildParquetGen({ buildDir = 'build/gcc' } = {}) {
   const out = `${buildDir}/parquet_gen`;
   execFileSync('cc', ['-std=c11', '-D_GNU_SOURCE', '-O2', '-Wall', '-Wextra', '-Werror', '-Isrc', '-Itests',
     'tests/tools/parquet_gen.c', `${buildDir}/libcollator.a`, ...LIBS, '-o', out], { stdio: 'inherit' });
+  return out;
+}
+
+// The syscall fault injector (tests/tools/fault_shim.c): needs no library.
+export function buildFaultShim({ buildDir = 'build/gcc' } = {}) {
+  const out = `${buildDir}/fault_shim.so`;
+  execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC',
+    'tests/tools/fault_shim.c', '-ldl', '-o', out], { stdio: 'inherit' });
   return out;
 }

@@ -1,0 +1,120 @@
+// Disk errors on the local store. tests/tools/fault_shim.c (LD_PRELOAD)
+// makes the k-th filesystem mutation of a run fail (write, pwrite, fsync,
+// rename, linkat, mkdir, ...): once with EIO, as a failed flush does, or
+// from then on with ENOSPC, as a full disk does. For each scenario and
+// every k of one clean run:
+//   - the run fails with the errno's text in its reason, unless the call
+//     had a fallback (a failed link is a copy instead) and the outputs are
+//     those of a clean run;
+//   - nothing stored is lost: every output is byte-identical to itself
+//     before the run or to the clean run's, and no temp file is left;
+//   - replayed without the fault, the upload ends in the clean run's outputs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { localStore } from './lib/reliability.mjs';
+import { buildFaultShim } from './lib/build.mjs';
+
+const USER = 41;
+const NOW_PRIOR = '2026-11-23T08:00:00Z';
+const NOW = '2026-11-24T09:30:00Z';
+const key = (name, type = 'app_packages') => `uploads/users/${USER}/serial/d1/${type}/${name}`;
+const apps = (...names) => JSON.stringify(names.map((n) => ({ package_name: `com.example.${n}` })));
+const sms = (from, to) => JSON.stringify(Array.from({ length: to - from }, (_, i) => ({
+  item_id: from + i, datetime: 1700000000000 + (from + i) * 1000, message_body: `message ${from + i}`,
+  sms_address: '+254700000001', sms_type: 1, thread_id: 3, contact_id: 0 })));
+
+const SCENARIOS = [
+  { name: 'first upload', prior: [], target: [key('first.json'), apps('a', 'b', 'c')] },
+  { name: 'sms update', prior: [[key('s1.json', 'sms_log'), sms(0, 50)]],
+    target: [key('s2.json', 'sms_log'), sms(40, 120)] },
+  { name: 'update with deletions', prior: [[key('first.json'), apps('a', 'b', 'c', 'd')]],
+    target: [key('third.json'), gzipSync(Buffer.from(apps('a', 'd')))] },
+];
+
+const STRERROR = { EIO: 'Input/output error', ENOSPC: 'No space left on device' };
+// Calls whose failure the collator works around rather than reports.
+const FALLBACKS = new Set(['linkat']);
+
+function copyStore(from, to) {
+  rmSync(to.dir, { recursive: true, force: true });
+  cpSync(from.dir, to.dir, { recursive: true });
+}
+
+function report(file) {
+  const [calls, fired, name] = readFileSync(file, 'utf8').trim().split(' ');
+  return { calls: Number(calls), fired: fired === '1', name };
+}
+
+test('a failed write, flush, rename or mkdir loses nothing, and a replay completes', async (t) => {
+  const shim = buildFaultShim();
+  const work = mkdtempSync(path.join(tmpdir(), 'disk-faults-'));
+  const reportFile = path.join(work, 'report');
+  const template = localStore();
+  const st = localStore();
+  const env = (extra) => ({ COLLATOR_THREADS: '1', LD_PRELOAD: shim, FAULT_REPORT: reportFile, ...extra });
+  try {
+    let exercised = 0;
+    for (const scenario of SCENARIOS) {
+      await template.reset();
+      for (const [k, body] of scenario.prior) {
+        await template.put(k, body);
+        const r = await template.process(NOW_PRIOR, [k]);
+        assert.equal(r.status, 0, r.stderr);
+      }
+      await template.put(scenario.target[0], scenario.target[1]);
+      const before = await template.outputs();
+
+      copyStore(template, st);
+      const clean = await st.process(NOW, [scenario.target[0]], env({}));
+      assert.equal(clean.status, 0, clean.stderr);
+      const calls = report(reportFile).calls;
+      const after = await st.outputs();
+      assert.ok(calls >= 10, `${scenario.name}: ${calls} calls counted`);
+
+      for (let k = 1; k <= calls; k++) {
+        for (const errno of ['EIO', 'ENOSPC']) {
+          const what = `${scenario.name}, call ${k} failing with ${errno}`;
+          copyStore(template, st);
+          st.orphans.clear();
+          const r = await st.process(NOW, [scenario.target[0]],
+            env({ FAULT_AT: String(k), FAULT_ERRNO: errno, FAULT_STICKY: errno === 'ENOSPC' ? '1' : '0' }));
+          const fault = report(reportFile);
+          assert.ok(fault.fired, `${what}: the fault did not fire`);
+          const got = await st.outputs();
+          if (r.status === 0) {
+            assert.ok(FALLBACKS.has(fault.name) && errno === 'EIO', `${what} (${fault.name}) was not reported`);
+            assert.deepEqual([...got.keys()].sort(), [...after.keys()].sort(), what);
+            for (const [k2, bytes] of after) assert.ok(got.get(k2).equals(bytes), `${what}: ${k2}`);
+          } else {
+            assert.equal(r.status, 1, `${what}: ${r.stderr}`);
+            const reason = r.lines[0]?.reason ?? '';
+            assert.match(reason, new RegExp(STRERROR[errno]), `${what} (${fault.name}): ${reason}`);
+            for (const [k2, bytes] of got) {
+              const same = (before.get(k2) && bytes.equals(before.get(k2))) || (after.get(k2) && bytes.equals(after.get(k2)));
+              assert.ok(same, `${what} (${fault.name}): ${k2} is neither as before nor as after`);
+            }
+            for (const k2 of before.keys()) assert.ok(got.has(k2), `${what}: ${k2} lost`);
+          }
+          assert.deepEqual([...st.orphans], [], `${what}: temp files left`);
+
+          const replay = await st.process(NOW, [scenario.target[0]]);
+          assert.equal(replay.status, 0, `${what}, replay: ${replay.stderr}`);
+          const replayed = await st.outputs();
+          assert.deepEqual([...replayed.keys()].sort(), [...after.keys()].sort(), `${what}, replay`);
+          for (const [k2, bytes] of after) assert.ok(replayed.get(k2).equals(bytes), `${what}, replay: ${k2}`);
+          exercised++;
+        }
+      }
+      t.diagnostic(`${scenario.name}: ${calls} filesystem calls, each failed with EIO and with ENOSPC`);
+    }
+    t.diagnostic(`${exercised} faults exercised`);
+  } finally {
+    await template.close();
+    await st.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
