@@ -29,8 +29,8 @@ static cl_status store_key_read_at(void *ctx, uint64_t offset, void *dst, size_t
 {
   parquet_input *input = ctx;
   if(offset > input->info.size || len > input->info.size - offset)
-    return cl_fail(err, CL_ERR_FORMAT, "%s: read of %zu bytes at offset %llu is past the end",
-                   input->name, len, (unsigned long long)offset);
+    return cl_fail(err, CL_ERR_FORMAT, "read of %zu bytes at offset %llu is past the end", len,
+                   (unsigned long long)offset);
   return store_read_range(input->store, input->key, input->info.etag, offset, dst, len, err);
 }
 

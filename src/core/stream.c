@@ -184,12 +184,12 @@ static cl_status fd_read_at(void *ctx, uint64_t offset, void *dst, size_t len, c
     if(n < 0) {
       if(errno == EINTR)
         continue;
-      return cl_fail(err, CL_ERR_IO, "%s: read at %llu: %s", f->name,
-                     (unsigned long long)offset, strerror(errno));
+      return cl_fail(err, CL_ERR_IO, "read at %llu: %s", (unsigned long long)offset,
+                     strerror(errno));
     }
     if(n == 0)
-      return cl_fail(err, CL_ERR_FORMAT, "%s: unexpected end of file at offset %llu",
-                     f->name, (unsigned long long)offset);
+      return cl_fail(err, CL_ERR_FORMAT, "unexpected end of file at offset %llu",
+                     (unsigned long long)offset);
     p += n;
     len -= (size_t)n;
     offset += (uint64_t)n;

@@ -32,7 +32,8 @@ typedef struct stream_sink {
 } stream_sink;
 
 typedef struct stream_file {
-  /* Read exactly len bytes at offset into dst, or fail (short reads are errors). */
+  /* Read exactly len bytes at offset into dst, or fail (short reads are
+   * errors). The message does not name the file: the caller prefixes name. */
   cl_status (*read_at)(void *ctx, uint64_t offset, void *dst, size_t len, cl_error *err);
   void *ctx;
   uint64_t size;

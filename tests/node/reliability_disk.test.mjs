@@ -36,6 +36,12 @@ const SCENARIOS = [
 ];
 
 const STRERROR = { EIO: 'Input/output error', ENOSPC: 'No space left on device' };
+// A mutation fails once (a flush's EIO) or from then on (a full disk); a read once.
+const MODES = [
+  { kind: 'write', errno: 'EIO', sticky: false },
+  { kind: 'write', errno: 'ENOSPC', sticky: true },
+  { kind: 'read', errno: 'EIO', sticky: false },
+];
 // Calls whose failure the collator works around rather than reports.
 const FALLBACKS = new Set(['linkat']);
 
@@ -68,25 +74,30 @@ test('a failed write, flush, rename or mkdir loses nothing, and a replay complet
       await template.put(scenario.target[0], scenario.target[1]);
       const before = await template.outputs();
 
-      copyStore(template, st);
-      const clean = await st.process(NOW, [scenario.target[0]], env({}));
-      assert.equal(clean.status, 0, clean.stderr);
-      const calls = report(reportFile).calls;
-      const after = await st.outputs();
-      assert.ok(calls >= 10, `${scenario.name}: ${calls} calls counted`);
+      const counted = {};
+      let after;
+      for (const kind of ['write', 'read']) {
+        copyStore(template, st);
+        const clean = await st.process(NOW, [scenario.target[0]], env({ FAULT_KIND: kind }));
+        assert.equal(clean.status, 0, clean.stderr);
+        counted[kind] = report(reportFile).calls;
+        after = await st.outputs();
+        assert.ok(counted[kind] >= 2, `${scenario.name}: ${counted[kind]} ${kind} calls counted`);
+      }
 
-      for (let k = 1; k <= calls; k++) {
-        for (const errno of ['EIO', 'ENOSPC']) {
-          const what = `${scenario.name}, call ${k} failing with ${errno}`;
+      for (const mode of MODES) {
+        for (let k = 1; k <= counted[mode.kind]; k++) {
+          const { errno } = mode;
+          const what = `${scenario.name}, ${mode.kind} call ${k} failing with ${errno}`;
           copyStore(template, st);
           st.orphans.clear();
-          const r = await st.process(NOW, [scenario.target[0]],
-            env({ FAULT_AT: String(k), FAULT_ERRNO: errno, FAULT_STICKY: errno === 'ENOSPC' ? '1' : '0' }));
+          const r = await st.process(NOW, [scenario.target[0]], env({ FAULT_KIND: mode.kind,
+            FAULT_AT: String(k), FAULT_ERRNO: errno, FAULT_STICKY: mode.sticky ? '1' : '0' }));
           const fault = report(reportFile);
           assert.ok(fault.fired, `${what}: the fault did not fire`);
           const got = await st.outputs();
           if (r.status === 0) {
-            assert.ok(FALLBACKS.has(fault.name) && errno === 'EIO', `${what} (${fault.name}) was not reported`);
+            assert.ok(FALLBACKS.has(fault.name) && !mode.sticky, `${what} (${fault.name}) was not reported`);
             assert.deepEqual([...got.keys()].sort(), [...after.keys()].sort(), what);
             for (const [k2, bytes] of after) assert.ok(got.get(k2).equals(bytes), `${what}: ${k2}`);
           } else {
@@ -109,7 +120,8 @@ test('a failed write, flush, rename or mkdir loses nothing, and a replay complet
           exercised++;
         }
       }
-      t.diagnostic(`${scenario.name}: ${calls} filesystem calls, each failed with EIO and with ENOSPC`);
+      t.diagnostic(`${scenario.name}: ${counted.write} mutating calls, each failed with EIO and ` +
+        `with ENOSPC; ${counted.read} reads, each failed with EIO`);
     }
     t.diagnostic(`${exercised} faults exercised`);
   } finally {
