@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { localStore, s3Store, currentKey, diffKey, catRows, prng } from './lib/reliability.mjs';
+import { localStore, s3Store, currentKey, diffKey, catRows, prng, prepareScenario } from './lib/reliability.mjs';
 
 const USER = 77;
 const NOW_PRIOR = '2026-11-23T08:00:00Z';
@@ -34,15 +34,7 @@ const SCENARIOS = [
     target: [key('s2.json', 'sms_log'), sms(40, 120)] },
 ];
 
-async function prepare(st, scenario) {
-  await st.reset();
-  for (const [k, body] of scenario.prior) {
-    await st.put(k, body);
-    const r = await st.process(NOW_PRIOR, [k]);
-    assert.equal(r.status, 0, r.stderr);
-  }
-  await st.put(scenario.target[0], scenario.target[1]);
-}
+const prepare = (st, scenario) => prepareScenario(st, scenario, NOW_PRIOR);
 
 function assertSameOutputs(got, want, what) {
   assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), `${what}: output keys`);

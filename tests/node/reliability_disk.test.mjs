@@ -15,7 +15,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { localStore } from './lib/reliability.mjs';
+import { localStore, prepareScenario } from './lib/reliability.mjs';
 import { buildFaultShim } from './lib/build.mjs';
 
 const USER = 41;
@@ -65,13 +65,7 @@ test('a failed write, flush, rename or mkdir loses nothing, and a replay complet
   try {
     let exercised = 0;
     for (const scenario of SCENARIOS) {
-      await template.reset();
-      for (const [k, body] of scenario.prior) {
-        await template.put(k, body);
-        const r = await template.process(NOW_PRIOR, [k]);
-        assert.equal(r.status, 0, r.stderr);
-      }
-      await template.put(scenario.target[0], scenario.target[1]);
+      await prepareScenario(template, scenario, NOW_PRIOR);
       const before = await template.outputs();
 
       const counted = {};

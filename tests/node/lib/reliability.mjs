@@ -8,6 +8,7 @@
 //   const r = await st.process(now, [key], { COLLATOR_FAULT_AFTER_WRITES: '2' });
 //   const files = await st.outputs();        // Map key -> Buffer under collated_logs/
 //   const rows = catRows(files.get(currentKey));
+//   await prepareScenario(st, { prior: [[key, body]], target: [key2, body2] }, now);
 //   await st.close();
 //
 // Uploads are seeded and outputs read straight from s3rver, so the proxy's
@@ -126,3 +127,16 @@ export const txtKey = (type, user, device) => `collated_logs/user-${user}/device
 
 // A seeded PRNG (mulberry32, the proxy's) so that random schedules repeat.
 export { prng } from './s3proxy.mjs';
+
+// A scenario's store: emptied, each prior upload collated at nowPrior, then
+// the target upload put (not collated). scenario = { prior: [[key, body]...],
+// target: [key, body] }.
+export async function prepareScenario(st, scenario, nowPrior) {
+  await st.reset();
+  for (const [k, body] of scenario.prior) {
+    await st.put(k, body);
+    const r = await st.process(nowPrior, [k]);
+    if (r.status !== 0) throw new Error(`prior upload ${k} failed: ${r.stderr}`);
+  }
+  await st.put(scenario.target[0], scenario.target[1]);
+}
