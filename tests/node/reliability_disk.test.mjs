@@ -1,8 +1,8 @@
 // Disk errors on the local store. tests/tools/fault_shim.c (LD_PRELOAD)
 // makes the k-th filesystem mutation of a run fail (write, pwrite, fsync,
 // rename, linkat, mkdir, ...): once with EIO, as a failed flush does, or
-// from then on with ENOSPC, as a full disk does. For each scenario and
-// every k of one clean run:
+// from then on with ENOSPC, as a full disk does; or the k-th read, once
+// with EIO. For each scenario and every k of one clean run:
 //   - the run fails with the errno's text in its reason, unless the call
 //     had a fallback (a failed link is a copy instead) and the outputs are
 //     those of a clean run;
@@ -55,8 +55,8 @@ function report(file) {
   return { calls: Number(calls), fired: fired === '1', name };
 }
 
-test('a failed write, flush, rename or mkdir loses nothing, and a replay completes', async (t) => {
-  const shim = buildFaultShim();
+test('a failed read, write, flush, rename or mkdir loses nothing, and a replay completes', async (t) => {
+  const shim = path.resolve(buildFaultShim());
   const work = mkdtempSync(path.join(tmpdir(), 'disk-faults-'));
   const reportFile = path.join(work, 'report');
   const template = localStore();
