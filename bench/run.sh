@@ -257,6 +257,16 @@ for size in "${sizes[@]}"; do
     else
       echo "  collator  not measured: $run_error"
     fi
+    # The work DuckDB's script does (bench/duckdb_collate.mjs: the Parquet
+    # output, no txt), which the throughput goals compare: WRITE_TXT=false.
+    # The txt (a sorted JSON copy of every row, about as large as the
+    # upload) is the collator's work beyond it.
+    same_median="" same_cpu="" same_per_core=""
+    if [ -n "$collator_median" ] && WRITE_TXT=false run_collator "$upload"; then
+      report_line "no txt" "$upload.meta"
+      same_median=$median same_cpu=$cpu_median
+      same_per_core=$(calc "$(field "$upload.meta" bytes) / 1048576 / $cpu_median")
+    fi
     # The same with the encoder thread off (COLLATOR_THREADS=1): what a
     # Lambda function of one vCPU or less gets. Not for 1 GB (minutes).
     one_median="" one_cpu=""
@@ -264,17 +274,24 @@ for size in "${sizes[@]}"; do
       report_line "1 thread" "$upload.meta"
       one_median=$median one_cpu=$cpu_median
     fi
-    ratio=""
+    ratio="" same_ratio=""
     if run_duckdb "$upload"; then
       report_line duckdb "$upload.meta"
       [ -n "$collator_median" ] && speedup "$median" "$cpu_median" "$collator_median" "$collator_cpu"
+      if [ -n "$same_median" ]; then
+        same_ratio=$(calc "$median / $same_median")
+        printf '  no txt    %.2fx DuckDB by median wall time, %.2fx by median CPU time (the same work)\n' \
+          "$same_ratio" "$(calc "$cpu_median / $same_cpu")"
+      fi
       [ -n "$one_median" ] && printf '  1 thread  %.2fx DuckDB by median wall time, %.2fx by median CPU time\n' \
         "$(calc "$median / $one_median")" "$(calc "$cpu_median / $one_cpu")"
     else
       echo "  duckdb    not measured: $run_error"
     fi
-    goal "throughput vs DuckDB" "$ratio" '>=' 3 x
-    goal "throughput per core (raw MB / CPU second)" "$per_core" '>=' 150 MB/s
+    [ -n "$ratio" ] && printf '  with the txt: %.2fx DuckDB, %.1f MB/s per core (the goals below are for the same work)\n' \
+      "$ratio" "$per_core"
+    goal "throughput vs DuckDB, the same work (no txt)" "$same_ratio" '>=' 3 x
+    goal "throughput per core, same work (MB / CPU s)" "$same_per_core" '>=' 150 MB/s
     if [ "$size" = 1024 ]; then
       goal "peak RSS, 1 GB upload" "$collator_rss" '<=' 128 MB
     else
