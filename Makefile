@@ -33,9 +33,11 @@ endif
 # the shared ones. snappy stays shared: Debian's libsnappy.a compresses ~50%
 # slower than its libsnappy.so (perf, 100 MB SMS upload), which costs more
 # than the ~1 ms of loading it and libstdc++. libcurl is not linked at all:
-# src/store/s3_curl.c loads it when the first S3 store opens.
-DEP_LIBS    = crypto z snappy zstd lz4 utf8proc
-STATIC_LIBS ?= crypto z zstd lz4 utf8proc
+# src/store/s3_curl.c loads it when the first S3 store opens. ISA-L (isal)
+# gunzips uploads; Debian ships it shared only (one small library with no
+# dependencies of its own), deploy/Dockerfile builds its static archive.
+DEP_LIBS    = crypto z snappy zstd lz4 utf8proc isal
+STATIC_LIBS ?= crypto z zstd lz4 utf8proc isal
 link_lib = $(or $(if $(filter $(1),$(STATIC_LIBS)),$(filter /%,$(shell $(CC) -print-file-name=lib$(1).a))),-l$(1))
 LIBS := $(foreach lib,$(DEP_LIBS),$(call link_lib,$(lib))) \
         $(if $(filter /%,$(call link_lib,snappy)),$(call link_lib,stdc++)) -lm -lpthread

@@ -17,7 +17,7 @@ runs=${BENCH_RUNS:-3}
 
 make -s BUILD="$build" "$build/libcollator.a"
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc bench/parquet_bench.c \
-  "$build/libcollator.a" -lcrypto -lz -lsnappy -lzstd -llz4 -lutf8proc -lm -lpthread \
+  "$build/libcollator.a" -lcrypto -lz -lsnappy -lzstd -llz4 -lutf8proc -lisal -lm -lpthread \
   -o "$build/parquet_bench"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/collator-parquet-bench.XXXXXX")

@@ -31,7 +31,7 @@ for source in fuzz/*_fuzz.c; do
   binary=$build/$name
   if ! clang -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
       -fno-sanitize-recover=undefined "$source" $build/libcollator.a \
-      -lcrypto -lz -lsnappy -lzstd -llz4 -lutf8proc -lm -lpthread -o "$binary"; then
+      -lcrypto -lz -lsnappy -lzstd -llz4 -lutf8proc -lisal -lm -lpthread -o "$binary"; then
     echo "fuzz: $name does not build"
     failed=$((failed + 1))
     continue

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 debian_packages=(
   build-essential pkg-config clang libclang-rt-14-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev libsnappy-dev libzstd-dev
-  liblz4-dev libutf8proc-dev libyajl-dev valgrind python3-yaml zip
+  liblz4-dev libutf8proc-dev libisal-dev libyajl-dev valgrind python3-yaml zip
 )
 
 missing=()

@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <isa-l/igzip_lib.h>
 
 #define UPLOAD_CHUNK 65536
 
@@ -21,8 +21,8 @@ struct upload_source {
   gzip_state state;
   int is_gzip;
   int raw_eof;
-  z_stream z;
-  int z_ready;
+  struct inflate_state *inflater; /* ISA-L's, ~85 KB: allocated for gzip only */
+  struct isal_gzip_header gzip_header;
   uint8_t *in;       /* UPLOAD_CHUNK bytes of raw input */
   size_t in_pos, in_len;
 };
@@ -60,9 +60,12 @@ static cl_status decide(upload_source *u, cl_error *err)
   if(u->in_len >= 2 && u->in[0] == 0x1f && u->in[1] == 0x8b) {
     u->is_gzip = 1;
     u->state = GZIP_MEMBER;
-    if(inflateInit2(&u->z, 16 + MAX_WBITS) != Z_OK)
-      return cl_fail(err, CL_ERR_NOMEM, "gzip: cannot initialise zlib");
-    u->z_ready = 1;
+    u->inflater = malloc(sizeof(*u->inflater));
+    if(!u->inflater)
+      return cl_fail(err, CL_ERR_NOMEM, "gzip: out of memory");
+    isal_inflate_init(u->inflater);
+    u->inflater->crc_flag = ISAL_GZIP;
+    isal_gzip_header_init(&u->gzip_header);
   } else
     u->state = GZIP_PLAIN;
   return CL_OK;
@@ -113,6 +116,55 @@ static cl_status read_plain(upload_source *u, uint8_t *dst, size_t cap, size_t *
   return CL_OK;
 }
 
+/* ISA-L's errors in zlib's words, which the messages used before. */
+static const char *inflate_error_text(int rc)
+{
+  switch(rc) {
+  case ISAL_INVALID_BLOCK:
+    return "invalid block";
+  case ISAL_INVALID_SYMBOL:
+    return "invalid code";
+  case ISAL_INVALID_LOOKBACK:
+    return "invalid distance too far back";
+  case ISAL_INVALID_WRAPPER:
+    return "incorrect header check";
+  case ISAL_UNSUPPORTED_METHOD:
+    return "unknown compression method";
+  case ISAL_INCORRECT_CHECKSUM:
+    return "header crc mismatch";
+  default:
+    return "invalid data";
+  }
+}
+
+static uint64_t input_offset(const upload_source *u)
+{
+  return u->bytes_in - (u->in_len - u->in_pos);
+}
+
+/* One step of a member: its header (read here rather than inside
+ * isal_inflate, which forgets the header's flags when the header is split
+ * across two calls), then its blocks and trailer. */
+static int inflate_step(upload_source *u, uint8_t *dst, size_t cap, size_t *got)
+{
+  struct inflate_state *z = u->inflater;
+  z->next_in = u->in + u->in_pos;
+  z->avail_in = (uint32_t)(u->in_len - u->in_pos);
+  int rc;
+  if(!z->wrapper_flag) {
+    rc = isal_read_gzip_header(z, &u->gzip_header);
+    if(rc > 0)
+      rc = ISAL_DECOMP_OK; /* the header goes on in the next input */
+  } else {
+    z->next_out = dst;
+    z->avail_out = (uint32_t)cap;
+    rc = isal_inflate(z);
+    *got = cap - z->avail_out;
+  }
+  u->in_pos = u->in_len - z->avail_in;
+  return rc;
+}
+
 static cl_status read_gzip(upload_source *u, uint8_t *dst, size_t cap, size_t *got,
                            cl_error *err)
 {
@@ -135,28 +187,22 @@ static cl_status read_gzip(upload_source *u, uint8_t *dst, size_t cap, size_t *g
       if(u->in[u->in_pos] != 0x1f)
         return cl_fail(err, CL_ERR_FORMAT, "gzip: trailing data after member (not a "
                                            "gzipped file)");
-      if(inflateReset(&u->z) != Z_OK)
-        return cl_fail(err, CL_ERR_INTERNAL, "gzip: inflateReset failed");
+      isal_inflate_reset(u->inflater);
+      isal_gzip_header_init(&u->gzip_header);
       u->state = GZIP_MEMBER;
     }
-    if(u->in_pos == u->in_len && u->raw_eof)
-      return cl_fail(err, CL_ERR_FORMAT, "truncated gzip: end of input inside a member");
-    u->z.next_in = u->in + u->in_pos;
-    u->z.avail_in = (uInt)(u->in_len - u->in_pos);
-    u->z.next_out = dst;
-    u->z.avail_out = (uInt)cap;
-    int rc = inflate(&u->z, Z_NO_FLUSH);
-    u->in_pos = u->in_len - u->z.avail_in;
-    *got = cap - u->z.avail_out;
-    if(rc == Z_STREAM_END)
-      u->state = GZIP_BETWEEN;
-    else if(rc == Z_MEM_ERROR)
-      return cl_fail(err, CL_ERR_NOMEM, "gzip: out of memory");
-    else if(rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_STREAM_ERROR)
+    size_t in_before = u->in_pos;
+    int rc = inflate_step(u, dst, cap, got);
+    if(rc == ISAL_INCORRECT_CHECKSUM && u->inflater->block_state == ISAL_BLOCK_FINISH)
+      return cl_fail(err, CL_ERR_FORMAT, "gzip: incorrect data check (CRC-32 or length) of "
+                                         "the member ending at input byte %llu",
+                     (unsigned long long)input_offset(u));
+    if(rc < 0)
       return cl_fail(err, CL_ERR_FORMAT, "gzip: %s at input byte %llu",
-                     u->z.msg ? u->z.msg : "invalid data",
-                     (unsigned long long)(u->bytes_in - (u->in_len - u->in_pos)));
-    else if(rc == Z_BUF_ERROR && u->raw_eof && u->in_pos == u->in_len)
+                     inflate_error_text(rc), (unsigned long long)input_offset(u));
+    if(u->inflater->block_state == ISAL_BLOCK_FINISH)
+      u->state = GZIP_BETWEEN;
+    else if(*got == 0 && u->in_pos == in_before && u->in_pos == u->in_len && u->raw_eof)
       return cl_fail(err, CL_ERR_FORMAT, "truncated gzip: end of input inside a member");
   }
   return CL_OK;
@@ -205,8 +251,7 @@ void upload_source_free(upload_source *upload)
 {
   if(!upload)
     return;
-  if(upload->z_ready)
-    inflateEnd(&upload->z);
+  free(upload->inflater);
   free(upload->in);
   free(upload);
 }

@@ -32,7 +32,7 @@ function buildTool() {
     console.error(`# store_s3: make failed, using the existing ${lib}`);
   }
   execFileSync('gcc', ['-std=c11', '-D_GNU_SOURCE', '-Wall', '-Wextra', '-Werror', '-Isrc', '-O2', 'tests/tools/store_tool.c', lib,
-    '-lcrypto', '-lz', '-lsnappy', '-lzstd', '-llz4', '-lutf8proc', '-lm', '-lpthread', '-o', toolPath], { stdio: 'inherit' });
+    '-lcrypto', '-lz', '-lsnappy', '-lzstd', '-llz4', '-lutf8proc', '-lisal', '-lm', '-lpthread', '-o', toolPath], { stdio: 'inherit' });
 }
 
 // Run store_tool asynchronously (the proxy lives in this process) and parse its JSON.

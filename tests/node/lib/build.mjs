@@ -5,7 +5,7 @@
 //   const shim = buildFaultShim();   // path of build/gcc/fault_shim.so (LD_PRELOAD)
 import { execFileSync } from 'node:child_process';
 
-const LIBS = ['-lcrypto', '-lz', '-lsnappy', '-lzstd', '-llz4', '-lutf8proc', '-lm', '-lpthread'];
+const LIBS = ['-lcrypto', '-lz', '-lsnappy', '-lzstd', '-llz4', '-lutf8proc', '-lisal', '-lm', '-lpthread'];
 
 export function buildParquetGen({ buildDir = 'build/gcc' } = {}) {
   // A no-op when tests/run.sh has just built the library.
