@@ -228,3 +228,30 @@ TEST(stream_memory_adapters)
   cl_error err;
   CHECK_STATUS(file.read_at(file.ctx, 8, five, 5, &err), CL_ERR_FORMAT);
 }
+
+TEST(error_prefix_and_after_name)
+{
+  cl_error err;
+  cl_error_clear(&err);
+  CHECK_INT(cl_fail(&err, CL_ERR_IO, "file:///r/a/b: rename: %s", "EIO"), CL_ERR_IO);
+  static const struct {
+    const char *name, *rest; /* rest NULL: not named first */
+  } cases[] = {
+    {"file:///r/a/b", "rename: EIO"},
+    {"file:///r/a", NULL},   /* a prefix of the name, not the name */
+    {"file:///r/a/b/", NULL},
+    {"", NULL},              /* ": " must follow the name */
+    {"rename", NULL},
+  };
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *rest = cl_error_after_name(&err, cases[i].name);
+    if(!cases[i].rest)
+      CHECK(rest == NULL);
+    else
+      CHECK_STR(rest, cases[i].rest);
+  }
+  CHECK(cl_error_after_name(NULL, "x") == NULL);
+  cl_error_prefix(&err, "writing %s", "a/b");
+  CHECK_STR(err.message, "writing a/b: file:///r/a/b: rename: EIO");
+  CHECK_INT(err.status, CL_ERR_IO);
+}

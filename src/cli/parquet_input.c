@@ -31,7 +31,16 @@ static cl_status store_key_read_at(void *ctx, uint64_t offset, void *dst, size_t
   if(offset > input->info.size || len > input->info.size - offset)
     return cl_fail(err, CL_ERR_FORMAT, "read of %zu bytes at offset %llu is past the end", len,
                    (unsigned long long)offset);
-  return store_read_range(input->store, input->key, input->info.etag, offset, dst, len, err);
+  /* The store names the object in its messages, as the reader of this
+   * stream_file does: pass on the reason alone. */
+  cl_error inner;
+  cl_error_clear(&inner);
+  cl_status status = store_read_range(input->store, input->key, input->info.etag, offset, dst,
+                                      len, &inner);
+  if(!status)
+    return CL_OK;
+  const char *reason = cl_error_after_name(&inner, input->name);
+  return cl_fail(err, status, "%s", reason ? reason : inner.message);
 }
 
 static cl_status open_local(parquet_input *input, const char *path, cl_error *err)

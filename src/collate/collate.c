@@ -732,6 +732,25 @@ static cl_status start_write(engine *e, const char *key, const history_file *pre
 }
 
 /* PUT a finished output; written (may be NULL) gets the new version. */
+/* "DOING KEY: " before a store's failure ("writing", "copying A to"),
+ * unless the store already named the object ("file:///root/KEY: rename
+ * into place: ..."): then DOING alone, so the message names it once. */
+static void prefix_store_failure(const engine *e, const char *doing, const char *key,
+                                 cl_error *err)
+{
+  if(!err)
+    return;
+  buf name = BUF_INIT;
+  buf_printf(&name, "%s/%s", store_name(e->s), key);
+  if(!buf_status(&name) && cl_error_after_name(err, name.data)) {
+    char said[CL_ERROR_MESSAGE_MAX];
+    memcpy(said, err->message, sizeof(said));
+    cl_fail(err, err->status, "%s %s", doing, said);
+  } else
+    cl_error_prefix(err, "%s %s", doing, key);
+  buf_free(&name);
+}
+
 static cl_status put_finished(engine *e, output_file *o, uint64_t size, const char *key,
                               const history_file *previous, store_info *written,
                               cl_error *err)
@@ -741,7 +760,7 @@ static cl_status put_finished(engine *e, output_file *o, uint64_t size, const ch
   if(!status)
     status = store_put_fd(e->s, key, o->fd, size, &pre, written, err);
   if(status)
-    cl_error_prefix(err, "writing %s", key);
+    prefix_store_failure(e, "writing", key, err);
   return status;
 }
 
@@ -762,8 +781,12 @@ static cl_status put_current_as_diff(engine *e, output_file *spool, uint64_t siz
     status = store_copy(e->s, e->diff_key.data, diff_etag, key, &pre, err);
   if(status == CL_ERR_CONFLICT || status == CL_ERR_UNSUPPORTED)
     return put_finished(e, spool, size, key, current, NULL, err);
-  if(status)
-    cl_error_prefix(err, "copying %s to %s", e->diff_key.data, key);
+  if(status) {
+    buf doing = BUF_INIT;
+    buf_printf(&doing, "copying %s to", e->diff_key.data);
+    prefix_store_failure(e, buf_status(&doing) ? "copying to" : doing.data, key, err);
+    buf_free(&doing);
+  }
   return status;
 }
 
@@ -1476,7 +1499,7 @@ static cl_status txt_output_store(engine *e, txt_output *t, cl_error *err)
   cl_status status = store_put_fd(e->s, e->txt_key.data, t->text.fd, t->text.written, &always,
                                   NULL, err);
   if(status)
-    cl_error_prefix(err, "writing %s", e->txt_key.data);
+    prefix_store_failure(e, "writing", e->txt_key.data, err);
   return status;
 }
 
@@ -1628,7 +1651,7 @@ static cl_status write_rejected_record(engine *e, const char *reason, cl_status 
     store_precondition always = {STORE_ALWAYS, NULL};
     status = store_put(e->s, key.data, body.data, body.len, &always, NULL, err);
     if(status)
-      cl_error_prefix(err, "writing %s", key.data);
+      prefix_store_failure(e, "writing", key.data, err);
   }
   buf_free(&key);
   buf_free(&body);

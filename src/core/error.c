@@ -42,6 +42,14 @@ void cl_error_prefix(cl_error *err, const char *fmt, ...)
   memcpy(err->message, joined, used + 1);
 }
 
+const char *cl_error_after_name(const cl_error *err, const char *name)
+{
+  size_t len = strlen(name);
+  if(!err || strncmp(err->message, name, len) || strncmp(err->message + len, ": ", 2))
+    return NULL;
+  return err->message + len + 2;
+}
+
 void cl_error_clear(cl_error *err)
 {
   if(err) {

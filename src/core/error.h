@@ -48,6 +48,10 @@ cl_status cl_fail(cl_error *err, cl_status status, const char *fmt, ...)
 void cl_error_prefix(cl_error *err, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
 
+/* The message in err past a leading "name: ", or NULL when it does not
+ * start with name: for callers that name the object themselves and would
+ * otherwise repeat the name a layer below already gave. */
+const char *cl_error_after_name(const cl_error *err, const char *name);
 void cl_error_clear(cl_error *err);
 
 /* A stable lower-case name for a status ("not_found", "conflict", ...). */

@@ -15,7 +15,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { localStore, prepareScenario } from './lib/reliability.mjs';
+import { localStore, prepareScenario, run } from './lib/reliability.mjs';
 import { buildFaultShim } from './lib/build.mjs';
 
 const USER = 41;
@@ -48,6 +48,15 @@ const FALLBACKS = new Set(['linkat']);
 function copyStore(from, to) {
   rmSync(to.dir, { recursive: true, force: true });
   cpSync(from.dir, to.dir, { recursive: true });
+}
+
+// A message names each object once: the store names what it failed on, and
+// the layers above add what they were doing without repeating it.
+function assertNamesOnce(message, keys, what) {
+  for (const k of new Set(keys)) {
+    const times = message.split(k).length - 1;
+    assert.ok(times <= 1, `${what}: names ${k} ${times} times: ${message}`);
+  }
 }
 
 function report(file) {
@@ -98,6 +107,7 @@ test('a failed read, write, flush, rename or mkdir loses nothing, and a replay c
             assert.equal(r.status, 1, `${what}: ${r.stderr}`);
             const reason = r.lines[0]?.reason ?? '';
             assert.match(reason, new RegExp(STRERROR[errno]), `${what} (${fault.name}): ${reason}`);
+            assertNamesOnce(reason, [...before.keys(), ...after.keys()], `${what} (${fault.name})`);
             for (const [k2, bytes] of got) {
               const same = (before.get(k2) && bytes.equals(before.get(k2))) || (after.get(k2) && bytes.equals(after.get(k2)));
               assert.ok(same, `${what} (${fault.name}): ${k2} is neither as before nor as after`);
@@ -120,6 +130,34 @@ test('a failed read, write, flush, rename or mkdir loses nothing, and a replay c
     t.diagnostic(`${exercised} faults exercised`);
   } finally {
     await template.close();
+    await st.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('collator cat names a stored key once when a read of it fails', async () => {
+  const shim = path.resolve(buildFaultShim());
+  const work = mkdtempSync(path.join(tmpdir(), 'disk-faults-cat-'));
+  const reportFile = path.join(work, 'report');
+  const st = localStore();
+  try {
+    await prepareScenario(st, SCENARIOS[1], NOW_PRIOR);
+    const current = [...(await st.outputs()).keys()].find((k) => k.includes('/current/'));
+    assert.ok(current, 'a current file');
+    const cat = (extra) => run(['cat', '--store', st.url, current],
+      { LD_PRELOAD: shim, FAULT_REPORT: reportFile, FAULT_KIND: 'read', ...extra });
+    const clean = await cat({});
+    assert.equal(clean.status, 0, clean.stderr);
+    const reads = report(reportFile).calls;
+    assert.ok(reads >= 2, `${reads} reads`);
+    for (let k = 1; k <= reads; k++) {
+      const r = await cat({ FAULT_AT: String(k), FAULT_ERRNO: 'EIO' });
+      assert.ok(report(reportFile).fired, `read ${k}: the fault did not fire`);
+      assert.notEqual(r.status, 0, `read ${k} failing was not reported`);
+      assert.match(r.stderr, /Input\/output error/, `read ${k}: ${r.stderr}`);
+      assertNamesOnce(r.stderr, [current], `read ${k}`);
+    }
+  } finally {
     await st.close();
     rmSync(work, { recursive: true, force: true });
   }
