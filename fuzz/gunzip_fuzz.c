@@ -20,32 +20,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define LIMIT (1u << 20)
 
-typedef struct trickle {
-  const uint8_t *data;
-  size_t len, pos, step;
-} trickle;
-
-static cl_status trickle_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)
-{
-  (void)err;
-  trickle *t = ctx;
-  size_t n = t->len - t->pos;
-  if(n > cap)
-    n = cap;
-  if(t->step && n > t->step)
-    n = t->step;
-  memcpy(dst, t->data + t->pos, n);
-  t->pos += n;
-  *got = n;
-  return CL_OK;
-}
-
 /* 0 and the bytes in out, or -1 with a message in err. */
 static int gunzip_upload(const uint8_t *data, size_t size, size_t step, buf *out, cl_error *err)
 {
-  trickle raw = {data, size, 0, step};
+  stream_trickle raw = {{data, size, 0}, step};
   upload_source *upload = NULL;
-  if(upload_source_create((stream_source){trickle_read, &raw}, LIMIT, &upload, err))
+  if(upload_source_create(stream_source_from_trickle(&raw), LIMIT, &upload, err))
     return -1;
   stream_source source = upload_source_stream(upload);
   uint8_t chunk[4096];

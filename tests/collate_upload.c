@@ -7,11 +7,14 @@
 #include "core/buf.h"
 #include "unit.h"
 
-static void gzip_append_with(buf *out, const void *data, size_t len, int level, int strategy)
+/* zlib's deflate of data appended to out: windowBits 16 + 15 makes a gzip
+ * member, -15 raw deflate. */
+static void deflate_append(buf *out, const void *data, size_t len, int level, int window_bits,
+                           int strategy)
 {
   z_stream z;
   memset(&z, 0, sizeof(z));
-  deflateInit2(&z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, strategy);
+  deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, strategy);
   size_t bound = deflateBound(&z, (uLong)len) + 32;
   buf_reserve(out, bound);
   z.next_in = (Bytef *)(uintptr_t)data;
@@ -26,29 +29,7 @@ static void gzip_append_with(buf *out, const void *data, size_t len, int level, 
 
 static void gzip_append(buf *out, const void *data, size_t len)
 {
-  gzip_append_with(out, data, len, 6, Z_DEFAULT_STRATEGY);
-}
-
-/* Raw bytes handed out at most step at a time, so that headers, blocks and
- * trailers are split at every place a network read could split them. */
-typedef struct trickle {
-  const uint8_t *data;
-  size_t len, pos, step;
-} trickle;
-
-static cl_status trickle_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)
-{
-  (void)err;
-  trickle *t = ctx;
-  size_t n = t->len - t->pos;
-  if(n > cap)
-    n = cap;
-  if(t->step && n > t->step)
-    n = t->step;
-  memcpy(dst, t->data + t->pos, n);
-  t->pos += n;
-  *got = n;
-  return CL_OK;
+  deflate_append(out, data, len, 6, 16 + MAX_WBITS, Z_DEFAULT_STRATEGY);
 }
 
 /* Read everything through an upload_source, raw_step bytes of input at a
@@ -56,9 +37,9 @@ static cl_status trickle_read(void *ctx, void *dst, size_t cap, size_t *got, cl_
 static cl_status drain_split(const buf *input, size_t raw_step, uint64_t limit, buf *out,
                              int *is_gzip, cl_error *err)
 {
-  trickle raw = {(const uint8_t *)input->data, input->len, 0, raw_step};
+  stream_trickle raw = {{(const uint8_t *)input->data, input->len, 0}, raw_step};
   upload_source *u = NULL;
-  cl_status status = upload_source_create((stream_source){trickle_read, &raw}, limit, &u, err);
+  cl_status status = upload_source_create(stream_source_from_trickle(&raw), limit, &u, err);
   if(status)
     return status;
   stream_source s = upload_source_stream(u);
@@ -222,8 +203,8 @@ TEST(collate_upload_gzip_decodes_what_zlib_encodes)
       payload_fill(&payload, sizes[n], noise);
       for(size_t e = 0; e < sizeof(encoders) / sizeof(encoders[0]); e++) {
         buf in = BUF_INIT;
-        gzip_append_with(&in, payload.data, payload.len, encoders[e].level,
-                         encoders[e].strategy);
+        deflate_append(&in, payload.data, payload.len, encoders[e].level, 16 + MAX_WBITS,
+                       encoders[e].strategy);
         static const size_t steps[] = {0, 1, 7, 4093};
         for(size_t st = 0; st < sizeof(steps) / sizeof(steps[0]); st++) {
           if(steps[st] == 1 && in.len > 50000)
@@ -265,18 +246,8 @@ static void member_append(buf *out, unsigned char method, unsigned char flags,
     unsigned char h[2] = {(unsigned char)(crc + hcrc_delta), (unsigned char)(crc >> 8)};
     buf_append(out, h, 2);
   }
-  z_stream z;
-  memset(&z, 0, sizeof(z));
-  deflateInit2(&z, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  size_t len = strlen(data), bound = deflateBound(&z, (uLong)len) + 16;
-  buf_reserve(out, bound);
-  z.next_in = (Bytef *)(uintptr_t)data;
-  z.avail_in = (uInt)len;
-  z.next_out = (Bytef *)out->data + out->len;
-  z.avail_out = (uInt)bound;
-  deflate(&z, Z_FINISH);
-  out->len += bound - z.avail_out;
-  deflateEnd(&z);
+  size_t len = strlen(data);
+  deflate_append(out, data, len, 6, -MAX_WBITS, Z_DEFAULT_STRATEGY);
   put_le32(out, (uint32_t)crc32(0, (const Bytef *)data, (uInt)len));
   put_le32(out, (uint32_t)len + isize_delta);
 }

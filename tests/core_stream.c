@@ -259,3 +259,24 @@ TEST(core_stream_fd_copy_from_vectors)
   }
   free(data);
 }
+
+TEST(core_stream_trickle_hands_out_at_most_step_bytes)
+{
+  static const struct {
+    size_t step, cap, first; /* the first read's size */
+  } cases[] = {{0, 4, 4}, {0, 100, 10}, {1, 4, 1}, {3, 4, 3}, {3, 2, 2}, {20, 8, 8}};
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    stream_trickle t = {{(const uint8_t *)"0123456789", 10, 0}, cases[i].step};
+    stream_source s = stream_source_from_trickle(&t);
+    char out[100], all[11] = {0};
+    size_t got = 0, total = 0;
+    CHECK_OK(s.read(s.ctx, out, cases[i].cap, &got, NULL), NULL);
+    CHECK_INT(got, cases[i].first);
+    do {
+      memcpy(all + total, out, got);
+      total += got;
+      CHECK_OK(s.read(s.ctx, out, cases[i].cap, &got, NULL), NULL);
+    } while(got);
+    CHECK_STR(all, "0123456789");
+  }
+}

@@ -25,6 +25,17 @@ stream_source stream_source_from_memory(stream_memory *memory)
   return (stream_source){memory_read, memory};
 }
 
+static cl_status trickle_read(void *ctx, void *dst, size_t cap, size_t *got, cl_error *err)
+{
+  stream_trickle *t = ctx;
+  return memory_read(&t->memory, dst, t->step && cap > t->step ? t->step : cap, got, err);
+}
+
+stream_source stream_source_from_trickle(stream_trickle *trickle)
+{
+  return (stream_source){trickle_read, trickle};
+}
+
 static cl_status memory_read_at(void *ctx, uint64_t offset, void *dst, size_t len,
                                 cl_error *err)
 {

@@ -48,6 +48,13 @@ typedef struct stream_memory {
 } stream_memory;
 
 stream_source stream_source_from_memory(stream_memory *memory);
+/* The same memory handed out at most step bytes a read (0: no limit), as a
+ * network read may split it: for checking that a reader resumes anywhere. */
+typedef struct stream_trickle {
+  stream_memory memory;
+  size_t step;
+} stream_trickle;
+stream_source stream_source_from_trickle(stream_trickle *trickle);
 /* Random access over the same memory; memory->pos is not used. */
 stream_file stream_file_from_memory(stream_memory *memory, const char *name);
 stream_sink stream_sink_to_buf(buf *out);
