@@ -731,7 +731,6 @@ static cl_status start_write(engine *e, const char *key, const history_file *pre
   return CL_OK;
 }
 
-/* PUT a finished output; written (may be NULL) gets the new version. */
 /* "DOING KEY: " before a store's failure ("writing", "copying A to"),
  * unless the store already named the object ("file:///root/KEY: rename
  * into place: ..."): then DOING alone, so the message names it once. */
@@ -751,6 +750,7 @@ static void prefix_store_failure(const engine *e, const char *doing, const char 
   buf_free(&name);
 }
 
+/* PUT a finished output; written (may be NULL) gets the new version. */
 static cl_status put_finished(engine *e, output_file *o, uint64_t size, const char *key,
                               const history_file *previous, store_info *written,
                               cl_error *err)
