@@ -782,10 +782,9 @@ static cl_status put_current_as_diff(engine *e, output_file *spool, uint64_t siz
   if(status == CL_ERR_CONFLICT || status == CL_ERR_UNSUPPORTED)
     return put_finished(e, spool, size, key, current, NULL, err);
   if(status) {
-    buf doing = BUF_INIT;
-    buf_printf(&doing, "copying %s to", e->diff_key.data);
-    prefix_store_failure(e, buf_status(&doing) ? "copying to" : doing.data, key, err);
-    buf_free(&doing);
+    char doing[CL_ERROR_MESSAGE_MAX]; /* no more of it fits the message */
+    snprintf(doing, sizeof(doing), "copying %s to", e->diff_key.data);
+    prefix_store_failure(e, doing, key, err);
   }
   return status;
 }
