@@ -513,9 +513,14 @@ static cl_status check_condition(fs_store *fs, const char *key, const char *path
                                  const store_precondition *precondition,
                                  struct stat *current, int *exists, cl_error *err)
 {
-  /* A failed stat counts as absence: if the reason was something else
-   * (permissions), the rename that follows reports it. */
-  *exists = !stat(path, current) && S_ISREG(current->st_mode);
+  /* Only a missing file is absence: a stat failing otherwise (EIO, a
+   * network filesystem's ESTALE) must not let a create-only write replace
+   * what is there. */
+  *exists = 0;
+  if(!stat(path, current))
+    *exists = S_ISREG(current->st_mode);
+  else if(errno != ENOENT && errno != ENOTDIR)
+    return errno_failure(fs, key, "stat", errno, err);
   if(!precondition || precondition->condition == STORE_ALWAYS)
     return CL_OK;
   if(precondition->condition == STORE_IF_ABSENT) {
@@ -918,18 +923,25 @@ static cl_status fs_remove(store *s, const char *key, cl_error *err)
   fs_store *fs = fs_of(s);
   buf path = BUF_INIT;
   off_t stripe = -1;
+  int removed = 0;
   s->stats.requests++;
   cl_status status = object_path(fs, key, &path, err);
   if(!status)
     status = lock_key(fs, key, getpid(), &stripe, err);
   if(!status) {
     struct stat st;
-    if(!stat(path.data, &st) && S_ISDIR(st.st_mode))
-      status = CL_OK; /* a "directory key" is not an object: nothing to delete */
-    else if(unlink(path.data) && errno != ENOENT && errno != ENOTDIR)
-      status = cl_fail(err, CL_ERR_IO, "%s/%s: unlink: %s", s->name, key, strerror(errno));
+    /* A "directory key" is not an object: nothing to delete. */
+    if(stat(path.data, &st) || !S_ISDIR(st.st_mode)) {
+      if(!unlink(path.data))
+        removed = 1;
+      else if(errno != ENOENT && errno != ENOTDIR)
+        status = cl_fail(err, CL_ERR_IO, "%s/%s: unlink: %s", s->name, key, strerror(errno));
+    }
   }
   unlock_key(fs, stripe);
+  /* As a write's rename: a delete reported done stays done after a crash. */
+  if(removed)
+    status = sync_parent_dir(fs, key, path.data, err);
   buf_free(&path);
   return status;
 }
@@ -969,7 +981,8 @@ static cl_status read_entries(fs_store *fs, const char *dir_path, fs_entries *en
   int dir_fd = dirfd(dir);
   cl_status status = CL_OK;
   struct dirent *entry;
-  while((entry = readdir(dir))) {
+  /* readdir ends with NULL both at the end and on an error: errno tells. */
+  while((errno = 0, entry = readdir(dir))) {
     const char *name = entry->d_name;
     if(!strcmp(name, ".") || !strcmp(name, "..") ||
        !strncmp(name, FS_RESERVED_PREFIX, sizeof(FS_RESERVED_PREFIX) - 1))
@@ -979,8 +992,13 @@ static cl_status read_entries(fs_store *fs, const char *dir_path, fs_entries *en
       is_dir = entry->d_type == DT_DIR;
     } else {
       struct stat st;
-      if(fstatat(dir_fd, name, &st, 0))
-        continue; /* vanished, or a dangling link: not an object */
+      if(fstatat(dir_fd, name, &st, 0)) {
+        if(errno == ENOENT)
+          continue; /* vanished, or a dangling link: not an object */
+        status = cl_fail(err, CL_ERR_IO, "%s: listing '%s': stat of '%s': %s", fs->base.name,
+                         dir_path, name, strerror(errno));
+        break;
+      }
       if(!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
         continue;
       is_dir = S_ISDIR(st.st_mode);
@@ -1001,6 +1019,9 @@ static cl_status read_entries(fs_store *fs, const char *dir_path, fs_entries *en
     copy[len + 1] = '\0';
     entries->names[entries->count++] = copy;
   }
+  if(!status && errno)
+    status = cl_fail(err, CL_ERR_IO, "%s: listing '%s': %s", fs->base.name, dir_path,
+                     strerror(errno));
   closedir(dir);
   if(!status)
     qsort(entries->names, entries->count, sizeof(*entries->names), compare_names);
@@ -1052,8 +1073,14 @@ static cl_status list_dir(fs_listing *listing, buf *key, cl_error *err)
       status = cl_fail(err, CL_ERR_NOMEM, "%s: listing: out of memory", fs->base.name);
       break;
     }
-    if(stat(dir_path.data, &st) || !S_ISREG(st.st_mode))
-      continue; /* deleted since readdir */
+    if(stat(dir_path.data, &st)) {
+      if(errno == ENOENT || errno == ENOTDIR)
+        continue; /* deleted since readdir */
+      status = errno_failure(fs, key->data, "stat", errno, err);
+      break;
+    }
+    if(!S_ISREG(st.st_mode))
+      continue;
     store_info info;
     fill_info(&st, &info);
     status = listing->fn(listing->ctx, key->data, &info, err);
@@ -1132,9 +1159,13 @@ cl_status store_fs_open(const char *location, store **out, cl_error *err)
     buf_free(&name);
     return cl_fail(err, CL_ERR_NOMEM, "store '%s': out of memory", location);
   }
+  /* A missing root is made by the first write. */
   struct stat st;
-  if(!stat(root.data, &st) && !S_ISDIR(st.st_mode)) {
-    cl_status status = cl_fail(err, CL_ERR_USAGE, "store '%s': not a directory", root.data);
+  int missing = stat(root.data, &st) ? errno : 0;
+  if(missing != ENOENT && (missing || !S_ISDIR(st.st_mode))) {
+    cl_status status =
+      missing ? cl_fail(err, CL_ERR_IO, "store '%s': %s", root.data, strerror(missing))
+              : cl_fail(err, CL_ERR_USAGE, "store '%s': not a directory", root.data);
     free(fs);
     buf_free(&root);
     buf_free(&name);

@@ -1,8 +1,9 @@
 // Disk errors on the local store. tests/tools/fault_shim.c (LD_PRELOAD)
 // makes the k-th filesystem mutation of a run fail (write, pwrite, fsync,
 // rename, linkat, mkdir, ...): once with EIO, as a failed flush does, or
-// from then on with ENOSPC, as a full disk does; or the k-th read, once
-// with EIO. For each scenario and every k of one clean run:
+// from then on with ENOSPC, as a full disk does; or the k-th read (read,
+// pread, stat, fstatat, readdir), once with EIO. For each scenario and
+// every k of one clean run:
 //   - the run fails with the errno's text in its reason, unless the call
 //     had a fallback (a failed link is a copy instead) and the outputs are
 //     those of a clean run;
@@ -105,7 +106,8 @@ test('a failed read, write, flush, rename or mkdir loses nothing, and a replay c
             for (const [k2, bytes] of after) assert.ok(got.get(k2).equals(bytes), `${what}: ${k2}`);
           } else {
             assert.equal(r.status, 1, `${what}: ${r.stderr}`);
-            const reason = r.lines[0]?.reason ?? '';
+            // Opening the store (a stat of its root) fails before any upload's line.
+            const reason = r.lines[0]?.reason ?? r.stderr;
             assert.match(reason, new RegExp(STRERROR[errno]), `${what} (${fault.name}): ${reason}`);
             assertNamesOnce(reason, [...before.keys(), ...after.keys()], `${what} (${fault.name})`);
             for (const [k2, bytes] of got) {
@@ -157,6 +159,41 @@ test('collator cat names a stored key once when a read of it fails', async () =>
       assert.match(r.stderr, /Input\/output error/, `read ${k}: ${r.stderr}`);
       assertNamesOnce(r.stderr, [current], `read ${k}`);
     }
+  } finally {
+    await st.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('a listing whose directory read or stat fails reports it instead of skipping keys', async () => {
+  const shim = path.resolve(buildFaultShim());
+  const work = mkdtempSync(path.join(tmpdir(), 'disk-faults-list-'));
+  const reportFile = path.join(work, 'report');
+  const st = localStore();
+  try {
+    await st.put(key('a.json'), apps('a'));
+    await st.put(key('b.json'), apps('a', 'b'));
+    await st.put(key('s.json', 'sms_log'), sms(0, 3));
+    await st.put(`uploads/users/${USER + 1}/serial/d2/app_packages/c.json`, apps('c'));
+    const plan = (extra) => run(['backfill', '--store', st.url, '--prefix', 'uploads/users/', '--dry-run'],
+      { LD_PRELOAD: shim, FAULT_REPORT: reportFile, FAULT_KIND: 'read', ...extra });
+    const clean = await plan({});
+    assert.equal(clean.status, 0, clean.stderr);
+    assert.equal(JSON.parse(clean.stdout.trim().split('\n').at(-1)).uploads, 4, clean.stdout);
+    const { calls } = report(reportFile);
+    assert.ok(calls >= 4, `${calls} reads`);
+    const names = new Set();
+    for (let k = 1; k <= calls; k++) {
+      const r = await plan({ FAULT_AT: String(k), FAULT_ERRNO: 'EIO' });
+      const fault = report(reportFile);
+      assert.ok(fault.fired, `read ${k}: the fault did not fire`);
+      names.add(fault.name);
+      assert.notEqual(r.status, 0, `read ${k} (${fault.name}) failing was not reported: ${r.stdout}`);
+      assert.match(r.stderr, /Input\/output error/, `read ${k} (${fault.name}): ${r.stderr}`);
+    }
+    // The walk reads every directory and stats every object it lists.
+    assert.ok([...names].some((n) => n.startsWith('readdir')), [...names].join(' '));
+    assert.ok([...names].some((n) => n.startsWith('stat')), [...names].join(' '));
   } finally {
     await st.close();
     rmSync(work, { recursive: true, force: true });

@@ -5,8 +5,9 @@
  * an fsync's EIO.
  *
  * The calls it counts are those that change or flush a file or a directory
- * (the list below), or with FAULT_KIND=read those that read a file, on any
- * descriptor but 0-2: a failure report must still reach stderr. Environment:
+ * (the list below), or with FAULT_KIND=read those that read a file or look
+ * at one (stat, fstatat, readdir), on any descriptor but 0-2: a failure
+ * report must still reach stderr. Environment:
  *   FAULT_KIND=KIND     write (default) or read: which calls count
  *   FAULT_AT=k          the k-th counted call (from 1) fails; 0 or unset: none
  *   FAULT_ERRNO=NAME    its errno: EIO (default), ENOSPC or EDQUOT
@@ -16,6 +17,7 @@
  * With the collator on one thread (COLLATOR_THREADS=1) the order of its calls,
  * and so what k means, is the same from run to run. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -144,4 +146,34 @@ ssize_t pread(int fd, void *data, size_t len, off_t offset)
 ssize_t pread64(int fd, void *data, size_t len, off_t offset)
 {
   return should_fail(fd, 1, "pread64") ? -1 : REAL(pread64)(fd, data, len, offset);
+}
+
+int stat(const char *path, struct stat *st)
+{
+  return should_fail(-1, 1, "stat") ? -1 : REAL(stat)(path, st);
+}
+
+int stat64(const char *path, struct stat64 *st)
+{
+  return should_fail(-1, 1, "stat64") ? -1 : REAL(stat64)(path, st);
+}
+
+int fstatat(int dir_fd, const char *path, struct stat *st, int flags)
+{
+  return should_fail(-1, 1, "fstatat") ? -1 : REAL(fstatat)(dir_fd, path, st, flags);
+}
+
+int fstatat64(int dir_fd, const char *path, struct stat64 *st, int flags)
+{
+  return should_fail(-1, 1, "fstatat64") ? -1 : REAL(fstatat64)(dir_fd, path, st, flags);
+}
+
+struct dirent *readdir(DIR *dir)
+{
+  return should_fail(-1, 1, "readdir") ? NULL : REAL(readdir)(dir);
+}
+
+struct dirent64 *readdir64(DIR *dir)
+{
+  return should_fail(-1, 1, "readdir64") ? NULL : REAL(readdir64)(dir);
 }
