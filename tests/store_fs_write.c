@@ -172,6 +172,13 @@ TEST(store_fs_copy_links_the_source)
   CHECK_STATUS(store_copy(s, "nothing", diff.etag, "other", NULL, &err), CL_ERR_CONFLICT);
   CHECK(strstr(err.message, "is gone") != NULL);
   CHECK_STATUS(store_copy(s, "diff/k", diff.etag, "first", &absent, &err), CL_ERR_CONFLICT);
+  /* A copy is always pinned to the source's version; so is a ranged read
+   * given an ETag. Neither goes to the backend without one. */
+  CHECK_STATUS(store_copy(s, "diff/k", NULL, "other", NULL, &err), CL_ERR_USAGE);
+  CHECK(strstr(err.message, "copy of diff/k without its ETag") != NULL);
+  CHECK_STATUS(store_copy(s, "diff/k", "", "other", NULL, &err), CL_ERR_USAGE);
+  char byte;
+  CHECK_STATUS(store_read_range(s, "diff/k", "", 0, &byte, 1, &err), CL_ERR_USAGE);
   CHECK_STATUS(store_head(s, "other", &head, &err), CL_ERR_NOT_FOUND);
   check_object(s, "first", "1");
 

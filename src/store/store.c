@@ -206,6 +206,9 @@ cl_status store_read_range(store *s, const char *key, const char *etag, uint64_t
     return status;
   if(offset + len < offset)
     return cl_fail(err, CL_ERR_USAGE, "%s/%s: range overflows", s->name, key);
+  if(etag && !*etag)
+    return cl_fail(err, CL_ERR_USAGE, "%s/%s: ranged read pinned to an empty ETag", s->name,
+                   key);
   return s->ops->read_range(s, key, etag, offset, dst, len, err);
 }
 
@@ -238,6 +241,9 @@ cl_status store_copy(store *s, const char *from, const char *from_etag, const ch
   if(!s->ops->copy)
     return cl_fail(err, CL_ERR_UNSUPPORTED, "%s: this store cannot copy objects", s->name);
   cl_status status = check_key(s, from, err);
+  if(!status && (!from_etag || !*from_etag))
+    status = cl_fail(err, CL_ERR_USAGE, "%s/%s: copy of %s without its ETag", s->name, key,
+                     from);
   if(!status)
     status = start_write(s, key, precondition, err);
   if(status)
