@@ -372,6 +372,10 @@ cl_status s3_sign(const s3_signing *r, buf *out)
                  signature);
       status = buf_status(out);
     }
+    /* explicit_bzero: a plain memset right before free may be optimised away. */
+    explicit_bzero(key, sizeof(key));
+    if(secret.data)
+      explicit_bzero(secret.data, secret.len);
     buf_free(&secret);
   }
   for(size_t i = 0; i < count; i++)

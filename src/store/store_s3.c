@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1278,11 +1279,18 @@ static cl_status load_credentials(s3_store *s3, cl_error *err)
   if(!f)
     return cl_fail(err, CL_ERR_USAGE, "%s: no AWS credentials in the environment, and the "
                    "shared credentials file %s: %s", s3->base.name, path, strerror(errno));
+  /* Unbuffered, into room reserved up front, so that no copy of the secret
+   * stays behind in stdio's buffer or in a buffer the text outgrew. */
   buf text = BUF_INIT;
+  struct stat st;
+  setvbuf(f, NULL, _IONBF, 0);
+  if(!fstat(fileno(f), &st) && st.st_size > 0)
+    buf_reserve(&text, (size_t)st.st_size + 1);
   char chunk[4096];
   size_t n;
   while((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
     buf_append(&text, chunk, n);
+  explicit_bzero(chunk, sizeof(chunk));
   fclose(f);
   const char *profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : "default";
   cl_status status = buf_status(&text)
