@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "parquet/metadata.h"
 #include "parquet/parquet.h"
 #include "unit.h"
 
@@ -563,6 +564,114 @@ TEST(writer_statistics_follow_the_format_rules)
   CHECK(c[0].encodings & (1u << 8)); /* RLE_DICTIONARY */
   parquet_reader_free(reader);
   buf_free(&file);
+}
+
+/* One optional string column written from `values`, read back. */
+static parquet_reader *write_strings(buf *file, stream_memory *memory, parquet_bytes *values,
+                                     size_t count, uint8_t *defined)
+{
+  static parquet_column_schema column = {.name = "s", .physical = PARQUET_BYTE_ARRAY,
+                                         .logical = PARQUET_LOGICAL_STRING, .optional = 1};
+  parquet_schema schema = {1, &column};
+  parquet_column_vector vector = {.count = count, .defined = defined, .values.bytes = values};
+  cl_error err = {0};
+  parquet_writer *writer;
+  parquet_reader *reader = NULL;
+  CHECK_OK(parquet_writer_create(stream_sink_to_buf(file), &schema, NULL, &writer, &err), &err);
+  CHECK_OK(parquet_writer_add_row_group(writer, count, &vector, &err), &err);
+  CHECK_OK(parquet_writer_finish(writer, &err), &err);
+  parquet_writer_free(writer);
+  *memory = (stream_memory){(const uint8_t *)file->data, file->len, 0};
+  CHECK_OK(parquet_reader_open(stream_file_from_memory(memory, "strings"), NULL, &reader, &err),
+           &err);
+  return reader;
+}
+
+TEST(writer_statistics_leave_out_long_values)
+{
+  enum { LONG = PARQUET_STATISTICS_MAX_VALUE_BYTES + 1 };
+  char *text = malloc(LONG);
+  CHECK(text != NULL);
+  memset(text, 'x', LONG);
+  uint8_t defined[3] = {1, 0, 1};
+  cl_error err = {0};
+
+  /* Values of the cap's length still have their min and max. */
+  parquet_bytes fits[3] = {{(const uint8_t *)text, LONG - 1}, {NULL, 0}, {(const uint8_t *)"a", 1}};
+  buf file = BUF_INIT;
+  stream_memory memory;
+  parquet_reader *reader = write_strings(&file, &memory, fits, 3, defined);
+  const parquet_statistics *s = &parquet_reader_info(reader)->row_groups[0].columns[0].statistics;
+  CHECK_INT(s->has_min_max, 1);
+  CHECK_INT(s->max_value.len, LONG - 1);
+  parquet_reader_free(reader);
+  buf_free(&file);
+
+  /* One value over it: no min and max (the footer would carry it twice in
+   * every row group), the null count as always. */
+  parquet_bytes over[3] = {{(const uint8_t *)text, LONG}, {NULL, 0}, {(const uint8_t *)"a", 1}};
+  reader = write_strings(&file, &memory, over, 3, defined);
+  const parquet_file_info *info = parquet_reader_info(reader);
+  s = &info->row_groups[0].columns[0].statistics;
+  CHECK_INT(s->has_min_max, 0);
+  CHECK_INT(s->has_null_count, 1);
+  CHECK_INT(s->null_count, 1);
+
+  /* A copied row group whose file has such a min and max (another writer's,
+   * or this one's before the cap) loses them too. The file is re-footed
+   * with them, its pages untouched. */
+  const parquet_column_chunk_info *c = &info->row_groups[0].columns[0];
+  pq_chunk_out chunk = {
+    .type = PARQUET_BYTE_ARRAY, .encodings = c->encodings, .codec = c->codec, .name = "s",
+    .num_values = c->value_count, .total_uncompressed_size = c->total_uncompressed_size,
+    .total_compressed_size = c->total_compressed_size, .data_page_offset = c->data_page_offset,
+    .dictionary_page_offset = c->dictionary_page_offset, .has_statistics = 1,
+    .statistics = {.has_min_max = 1, .min_value = {(const uint8_t *)"a", 1},
+                   .max_value = {(const uint8_t *)text, LONG}, .has_null_count = 1,
+                   .null_count = 1}};
+  const parquet_row_group_info *g = &info->row_groups[0];
+  pq_row_group_out group = {&chunk, g->row_count, g->total_byte_size, g->file_offset,
+                            g->compressed_size};
+  buf old = BUF_INIT, footer = BUF_INIT;
+  size_t pages_end = file.len - 8 - (size_t)info->footer_length;
+  pq_footer_encode(&footer, parquet_reader_schema(reader), &group, 1, NULL, 0, "test");
+  CHECK_OK(buf_append(&old, file.data, pages_end), NULL);
+  CHECK_OK(buf_append(&old, footer.data, footer.len), NULL);
+  uint8_t tail[8] = {(uint8_t)footer.len, (uint8_t)(footer.len >> 8), (uint8_t)(footer.len >> 16),
+                     (uint8_t)(footer.len >> 24), 'P', 'A', 'R', '1'};
+  CHECK_OK(buf_append(&old, tail, 8), NULL);
+  parquet_reader_free(reader);
+  stream_memory old_memory = {(const uint8_t *)old.data, old.len, 0};
+  parquet_reader *old_reader;
+  CHECK_OK(parquet_reader_open(stream_file_from_memory(&old_memory, "old"), NULL, &old_reader,
+                               &err), &err);
+  CHECK_INT(parquet_reader_info(old_reader)->row_groups[0].columns[0].statistics.max_value.len,
+            LONG);
+  buf copy = BUF_INIT;
+  parquet_writer *writer;
+  CHECK_OK(parquet_writer_create(stream_sink_to_buf(&copy), parquet_reader_schema(old_reader),
+                                 NULL, &writer, &err), &err);
+  CHECK_OK(parquet_writer_copy_row_groups(writer, old_reader, 0, 1, &err), &err);
+  CHECK_OK(parquet_writer_finish(writer, &err), &err);
+  parquet_writer_free(writer);
+  stream_memory copy_memory = {(const uint8_t *)copy.data, copy.len, 0};
+  CHECK_OK(parquet_reader_open(stream_file_from_memory(&copy_memory, "copy"), NULL, &reader,
+                               &err), &err);
+  s = &parquet_reader_info(reader)->row_groups[0].columns[0].statistics;
+  CHECK_INT(s->has_min_max, 0);
+  CHECK_INT(s->null_count, 1);
+  parquet_column_vector back;
+  CHECK_OK(parquet_reader_read_column(reader, 0, 0, &back, &err), &err);
+  CHECK_INT(back.count, 3);
+  CHECK_MEM(back.values.bytes[0].data, back.values.bytes[0].len, text, LONG);
+  parquet_column_vector_free(&back);
+  parquet_reader_free(reader);
+  parquet_reader_free(old_reader);
+  buf_free(&copy);
+  buf_free(&old);
+  buf_free(&footer);
+  buf_free(&file);
+  free(text);
 }
 
 TEST(values_timestamps_convert)

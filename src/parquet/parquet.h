@@ -122,13 +122,19 @@ typedef struct parquet_writer_options {
   size_t page_size;              /* target bytes of one data page before encoding; default 1 MiB */
   size_t dictionary_page_limit;  /* a column falls back to PLAIN past this; default 1 MiB */
   int dictionary;                /* try dictionary encoding; default 1 */
-  int statistics;                /* write min/max/null_count; default 1 */
+  int statistics;                /* write min/max/null_count; default 1. A min or max
+                                  * over PARQUET_STATISTICS_MAX_VALUE_BYTES is left out
+                                  * (so is a copied one): one long string in every row
+                                  * group would otherwise grow the footer without bound */
   const char *created_by;        /* default "collator version X (build Y)" */
   const parquet_key_value *metadata; /* file key-value metadata, borrowed */
   size_t metadata_count;
 } parquet_writer_options;
 
 void parquet_writer_options_default(parquet_writer_options *options);
+
+/* Arrow's default cap on a statistics value too. */
+#define PARQUET_STATISTICS_MAX_VALUE_BYTES 4096
 
 typedef struct parquet_writer parquet_writer;
 typedef struct parquet_reader parquet_reader;

@@ -564,6 +564,15 @@ static void scalar_min_max(const parquet_column_schema *c, const parquet_column_
   *hi_out = hi;
 }
 
+/* Whether a min and a max this long go into the footer: a bound on the
+ * footer that a reader (ours caps it at 64 MiB) can still take, whatever
+ * long strings the rows hold. */
+static int statistics_fit(size_t lo_len, size_t hi_len)
+{
+  return lo_len <= PARQUET_STATISTICS_MAX_VALUE_BYTES &&
+         hi_len <= PARQUET_STATISTICS_MAX_VALUE_BYTES;
+}
+
 /* Min and max of the non-null values (rows, or all non-null rows when rows
  * is NULL), stored plain-encoded in the chunk description. */
 static cl_status compute_statistics(const parquet_column_schema *c, const parquet_column_vector *v,
@@ -622,6 +631,8 @@ static cl_status compute_statistics(const parquet_column_schema *c, const parque
     hi_len = v->values.bytes[hi].len;
     break;
   }
+  if(!statistics_fit(lo_len, hi_len))
+    return CL_OK;
   out->stats_storage = malloc(lo_len + hi_len + 1);
   if(!out->stats_storage)
     return cl_fail(err, CL_ERR_NOMEM, "parquet writer: out of memory for statistics");
@@ -956,7 +967,10 @@ cl_status parquet_writer_copy_row_groups(parquet_writer *w, parquet_reader *sour
       chunk->has_statistics = m->has_statistics;
       chunk->legacy_min_max = m->legacy_min_max;
       chunk->statistics = m->statistics;
-      if(m->statistics.has_min_max) {
+      if(m->statistics.has_min_max &&
+         !statistics_fit(m->statistics.min_value.len, m->statistics.max_value.len))
+        chunk->statistics.has_min_max = 0;
+      if(chunk->statistics.has_min_max) {
         size_t lo = m->statistics.min_value.len, hi = m->statistics.max_value.len;
         chunk->stats_storage = malloc(lo + hi + 1);
         if(!chunk->stats_storage) {
