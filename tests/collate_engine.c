@@ -409,6 +409,42 @@ TEST(collate_engine_sms_alias_clamp_and_null_datetime)
 
 #define CONTACTS1 "uploads/users/7/unknown/dev/contact_list/"
 
+TEST(collate_engine_rejected_entry_is_not_deleted)
+{
+  /* A snapshot entry rejected for one of its values is still on the phone:
+   * its row is not deleted when its id (user, device, item_id for contacts)
+   * can be made. One whose id cannot be made (no item_id) cannot be matched
+   * to a row, so that row goes as before. */
+  store *s = open_store();
+  run(s, CONTACTS1 "1.json",
+      "[{\"display_name\": \"Ann \\ud83d\\ude00\", \"item_id\": 1}, "
+      "{\"display_name\": \"Bob\", \"item_id\": 2}, "
+      "{\"display_name\": \"Cy\", \"item_id\": 3}]",
+      "2026-11-20T10:00:00Z");
+  collate_result r = run(s, CONTACTS1 "2.json",
+                         "[{\"display_name\": \"Ann \\ud83d\", \"item_id\": 1}, "
+                         "{\"display_name\": \"Bob\", \"item_id\": 2, "
+                         "\"last_time_contacted\": 1e20}, "
+                         "{\"display_name\": \"Cy\"}]",
+                         "2026-11-21T10:00:00Z");
+  CHECK_INT(r.rejected_entries, 3);
+  CHECK_INT(r.new_rows, 0);
+  CHECK_INT(r.deleted_rows, 1);
+  buf rows = BUF_INIT;
+  CHECK_INT(dump(s, "collated_logs/diff/contact_list/ts_update=2026-11-21/user=7/logs.parquet",
+                 "contact_list", &rows), 1);
+  CHECK_LINE_HAS(&rows, 0, "display_name=Cy");
+  CHECK_LINE_HAS(&rows, 0, "is_deleted=1");
+  buf txt = BUF_INIT;
+  get_text(s, "collated_logs/user-7/device-dev/collated_contact_list.txt", &txt);
+  CHECK(strstr(txt.data, "Ann") != NULL);
+  CHECK(strstr(txt.data, "Bob") != NULL);
+  CHECK(strstr(txt.data, "Cy") == NULL);
+  buf_free(&txt);
+  buf_free(&rows);
+  store_free(s);
+}
+
 TEST(collate_engine_contacts_update_has_its_diff_row)
 {
   store *s = open_store();

@@ -1130,6 +1130,29 @@ static cl_status append_deletions(engine *e, history_file *current, const unique
  * bytes, so batches are full. */
 #define BATCH_INPUT_BYTES ((uint64_t)64 * 1024)
 
+/* A rejected entry of a snapshot upload is still on the device: when its
+ * id can be made, its row is seen, not deleted (the legacy failed the whole
+ * upload and deleted nothing). */
+static cl_status keep_rejected_entry(engine *e, const collate_type *t, const json_value *entry,
+                                     collate_scratch *scratch, unique_set *unique, cl_error *err)
+{
+  char hex[33];
+  int has_id;
+  cl_status status = collate_rejected_entry_id(t, entry, e->key.user_id, e->key.device_id,
+                                               scratch, hex, &has_id);
+  if(status)
+    return cl_fail(err, status, "rejected entry: out of memory");
+  if(!has_id)
+    return CL_OK;
+  uint8_t id[ROWID_LEN];
+  collate_cell cell = {.type = COLLATE_CELL_BYTES, .s = hex, .len = 32};
+  rowid_from_cell(&cell, id);
+  long found = unique_find(unique, id);
+  if(found >= 0)
+    unique->entries[found].flags |= ENTRY_SEEN;
+  return CL_OK;
+}
+
 /* Stream the upload into the spool: new or changed rows, then deletions. */
 static cl_status build_spool(engine *e, history_file *current, unique_set *unique,
                              output_file *spool, cl_error *err)
@@ -1222,6 +1245,8 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
       result->coerced_nulls += outcomes[i].coerced_nulls;
       if(outcomes[i].rejected) {
         result->rejected_entries++;
+        if(t->detects_deletions)
+          status = keep_rejected_entry(e, t, items[i], scratch, unique, err);
         continue;
       }
       long found = unique_find(unique, id);

@@ -762,25 +762,12 @@ typedef struct entry_work {
   int md5_column; /* the D_MD5_OF column waiting for its digest, -1 for none */
 } entry_work;
 
-/* Everything of one entry before its md5s: raw keys, then the first-pass
- * and dependent columns (rejecting the entry as the legacy did). */
-static cl_status entry_derive(const logtype_def *def, const json_value *entry, int64_t user_id,
-                              const char *device_id, collate_scratch *scratch, entry_work *w,
-                              collate_row *row, collate_entry_outcome *outcome)
+/* raw[k]: the value of the entry's member named keys[k], NULL if none
+ * (the entry is an object). */
+static void match_keys(const logtype_def *def, const json_value *entry, collate_scratch *scratch,
+                       const json_value *raw[MAX_KEYS], collate_entry_outcome *outcome)
 {
   const collate_type *type = &def->type;
-  const json_value *raw[MAX_KEYS] = {0};
-  cl_status status;
-
-  memset(outcome, 0, sizeof(*outcome));
-  memset(w->owned, 0, sizeof(w->owned));
-  w->md5_column = -1;
-  for(size_t c = 0; c < COLLATE_MAX_COLUMNS; c++)
-    row->cells[c].type = COLLATE_CELL_NULL;
-  if(!entry || entry->type != JSON_OBJECT) {
-    reject(outcome, "entry is not an object%s%s", "", "");
-    return CL_OK;
-  }
   if(scratch->hint_type != (int)type->id) {
     scratch->hint_type = (int)type->id;
     memset(scratch->key_hint, -1, sizeof(scratch->key_hint));
@@ -803,7 +790,28 @@ static cl_status entry_derive(const logtype_def *def, const json_value *entry, i
     else
       raw[k] = member->value;
   }
+}
 
+/* Everything of one entry before its md5s: raw keys, then the first-pass
+ * and dependent columns (rejecting the entry as the legacy did). */
+static cl_status entry_derive(const logtype_def *def, const json_value *entry, int64_t user_id,
+                              const char *device_id, collate_scratch *scratch, entry_work *w,
+                              collate_row *row, collate_entry_outcome *outcome)
+{
+  const collate_type *type = &def->type;
+  const json_value *raw[MAX_KEYS] = {0};
+  cl_status status;
+
+  memset(outcome, 0, sizeof(*outcome));
+  memset(w->owned, 0, sizeof(w->owned));
+  w->md5_column = -1;
+  for(size_t c = 0; c < COLLATE_MAX_COLUMNS; c++)
+    row->cells[c].type = COLLATE_CELL_NULL;
+  if(!entry || entry->type != JSON_OBJECT) {
+    reject(outcome, "entry is not an object%s%s", "", "");
+    return CL_OK;
+  }
+  match_keys(def, entry, scratch, raw, outcome);
   for(size_t c = 0; c < type->column_count; c++) {
     status = derive_column(def, c, raw, user_id, device_id, scratch, w->values, &w->owned[c],
                            outcome);
@@ -964,6 +972,39 @@ cl_status collate_entries_to_rows(const collate_type *type, size_t count,
       }
     }
   }
+  return CL_OK;
+}
+
+cl_status collate_rejected_entry_id(const collate_type *type, const json_value *entry,
+                                   int64_t user_id, const char *device_id,
+                                   collate_scratch *scratch, char hex[33], int *has_id)
+{
+  const logtype_def *def = def_of(type);
+  const json_value *raw[MAX_KEYS] = {0};
+  entry_work w;
+  collate_entry_outcome outcome;
+
+  *has_id = 0;
+  if(!entry || entry->type != JSON_OBJECT)
+    return CL_OK;
+  memset(&outcome, 0, sizeof(outcome));
+  match_keys(def, entry, scratch, raw, &outcome);
+  for(size_t k = 0; k < def->id_count; k++) {
+    size_t c = (size_t)def->id_fields[k].column;
+    if(def->rules[c].how == D_ADDRESS || def->rules[c].how == D_MD5_OF)
+      return CL_OK; /* made from other columns: not worth redoing here */
+    cl_status status = derive_column(def, c, raw, user_id, device_id, scratch, w.values,
+                                     &w.owned[c], &outcome);
+    if(status || outcome.rejected)
+      return status;
+  }
+  buf *join = &scratch->joins;
+  buf_clear(join);
+  cl_status status = join_fields(join, def->id_fields, def->id_count, w.values);
+  if(status || has_lone_surrogate(join->data ? join->data : "", join->len))
+    return status;
+  digest_md5_hex(join->data ? join->data : "", join->len, hex);
+  *has_id = 1;
   return CL_OK;
 }
 

@@ -128,6 +128,15 @@ cl_status collate_entries_to_rows(const collate_type *type, size_t count,
                                   collate_row rows[], collate_entry_outcome outcomes[],
                                   size_t *failed);
 
+/* The id of an entry collate_entries_to_rows rejected, when the values it
+ * is made of are valid (another value was not): the entry is still on the
+ * device, so a snapshot upload must not take its row for deleted. *has_id
+ * is 0 when the id cannot be made either (or needs a derived column, as
+ * sms's body_hash; sms has no deletions). Only out-of-memory fails. */
+cl_status collate_rejected_entry_id(const collate_type *type, const json_value *entry,
+                                   int64_t user_id, const char *device_id,
+                                   collate_scratch *scratch, char hex[33], int *has_id);
+
 /* Turn a row (as read back from Parquet) into its deletion marker:
  * is_deleted = true and row_hash recomputed from the row's own values. */
 cl_status collate_row_mark_deleted(const collate_type *type, collate_row *row,
