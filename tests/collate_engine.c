@@ -763,6 +763,49 @@ TEST(collate_engine_crash_between_writes_replays_cleanly)
   store_free(s);
 }
 
+TEST(collate_engine_two_versions_of_an_id_replay_cleanly)
+{
+  /* One upload holds the same message twice with two sms_types: the first
+   * entry of an id is taken and the other is a duplicate, so a replay (after
+   * a crash between the diff and current, or a second delivery) finds
+   * every id as the upload says and adds nothing. Taking both, as the
+   * legacy did, made each replay append the earlier one again. */
+  store *s = open_store();
+  race rc = {s, 5, 1};
+  collate_options options = options_at("2026-11-20T10:00:00Z");
+  options.hooks.before_write = race_hook;
+  options.hooks.ctx = &rc;
+  collate_result r;
+  cl_error err = {0};
+  put_text(s, SMS1 "1.json",
+           "[{\"item_id\": 1, \"datetime\": 1700000000000, \"message_body\": \"hi\", "
+           "\"sms_address\": \"+254700000001\", \"sms_type\": 4}, "
+           "{\"item_id\": 1, \"datetime\": 1700000000000, \"message_body\": \"hi\", "
+           "\"sms_address\": \"+254700000001\", \"sms_type\": 2}]");
+  CHECK_STATUS(collate_upload(s, SMS1 "1.json", &options, &r, &err), CL_ERR_TRANSIENT);
+  char diff_key[200], before[STORE_ETAG_MAX], after[STORE_ETAG_MAX];
+  snprintf(diff_key, sizeof(diff_key), "collated_logs/diff/sms_log/ts_update=2026-11-20/%s",
+           "user=100/logs.parquet");
+  etag_of(s, diff_key, before);
+  options.now_micros = at("2026-11-20T10:01:00Z");
+  CHECK_OK(collate_upload(s, SMS1 "1.json", &options, &r, &err), &err);
+  CHECK_INT(r.outcome, COLLATE_UPDATED);
+  CHECK_INT(r.new_rows, 1);
+  CHECK_INT(r.duplicate_entries, 1);
+  etag_of(s, diff_key, after);
+  CHECK_STR(after, before);
+  options.now_micros = at("2026-11-20T10:02:00Z");
+  CHECK_OK(collate_upload(s, SMS1 "1.json", &options, &r, &err), &err);
+  CHECK_INT(r.outcome, COLLATE_UNCHANGED);
+  buf rows = BUF_INIT;
+  CHECK_INT(dump(s, SMS_CURRENT, "sms_log", &rows), 1);
+  CHECK_LINE_HAS(&rows, 0, "sms_type=outbox");
+  buf_clear(&rows);
+  CHECK_INT(dump(s, diff_key, "sms_log", &rows), 1);
+  buf_free(&rows);
+  store_free(s);
+}
+
 TEST(collate_engine_result_json_line)
 {
   collate_result r;

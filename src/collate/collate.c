@@ -232,104 +232,101 @@ static int unique_has_hash(const unique_set *u, const uint8_t row_hash[ROWID_LEN
   }
 }
 
-/* ---- (id, row_hash) pairs already appended from this upload ----------- */
+/* ---- the ids this upload has had -------------------------------------- */
 
-/* A pair is kept as 12 bytes: 4 of the id's md5 and 8 of the row_hash's.
- * Versions of one id differ in their row_hash, so 64 bits tell them apart;
- * different ids differ in both, so two pairs meet only by a 96-bit
- * accident (about 1e-16 for a 4M-row upload). A 1 GB upload's set then
- * fits in 60 MB. An all-zero key marks an empty slot; the one real all-zero
- * pair is a flag. */
-typedef struct pair_key {
-  uint32_t id, hash_lo, hash_hi;
-} pair_key;
+/* An id is taken once per upload (its first entry; design item 5), so that
+ * applying the upload again finds every id's latest version equal to what
+ * the upload says. An id is kept as 12 of its 16 bytes: two ids meet only
+ * by a 96-bit accident (about 1e-16 for a 4M-row upload), and a 1 GB
+ * upload's set fits in 60 MB. An all-zero key marks an empty slot; the one
+ * real all-zero key is a flag. */
+typedef struct id_key {
+  uint32_t lo, mid, hi;
+} id_key;
 
-typedef struct pair_set {
-  pair_key *keys;
+typedef struct id_set {
+  id_key *keys;
   size_t count, cap;
   int has_zero;
-} pair_set;
+} id_set;
 
 /* The set grows past this fill (in tenths), by half again. */
-#define PAIR_SET_FILL 8
+#define ID_SET_FILL 8
 /* Raw JSON bytes per gzip byte to expect when sizing it (sms: 4.2). */
 #define GZIP_RATIO_GUESS 5
 
-static void pair_set_free(pair_set *p)
+static void id_set_free(id_set *p)
 {
   mem_free_table(p->keys, p->cap, sizeof(*p->keys));
   memset(p, 0, sizeof(*p));
 }
 
-static int pair_empty(const pair_key *k)
+static int id_key_empty(const id_key *k)
 {
-  return !(k->id | k->hash_lo | k->hash_hi);
+  return !(k->lo | k->mid | k->hi);
 }
 
-/* The row_hash bits are uniform: scale them onto any capacity. */
-static size_t pair_home(uint32_t hash_hi, size_t cap)
+/* The md5 bits are uniform: scale them onto any capacity. */
+static size_t id_home(uint32_t mid, size_t cap)
 {
-  return (size_t)(((uint64_t)hash_hi * cap) >> 32);
+  return (size_t)(((uint64_t)mid * cap) >> 32);
 }
 
-static pair_key *pair_slot(pair_key *keys, size_t cap, const pair_key *key)
+static id_key *id_slot(id_key *keys, size_t cap, const id_key *key)
 {
-  size_t slot = pair_home(key->hash_hi, cap);
-  while(!pair_empty(&keys[slot]) && memcmp(&keys[slot], key, sizeof(*key)))
+  size_t slot = id_home(key->mid, cap);
+  while(!id_key_empty(&keys[slot]) && memcmp(&keys[slot], key, sizeof(*key)))
     slot = slot + 1 == cap ? 0 : slot + 1;
   return &keys[slot];
 }
 
-/* Room for `pairs` pairs without growing. */
-static cl_status pair_set_reserve(pair_set *p, size_t pairs, cl_error *err)
+/* Room for `ids` ids without growing. */
+static cl_status id_set_reserve(id_set *p, size_t ids, cl_error *err)
 {
-  size_t cap = pairs * 10 / PAIR_SET_FILL + 1;
+  size_t cap = ids * 10 / ID_SET_FILL + 1;
   if(cap <= p->cap)
     return CL_OK;
   if(cap > UINT32_MAX)
-    return cl_fail(err, CL_ERR_LIMIT, "more than %zu new rows in one upload", p->count);
-  pair_key *keys = mem_calloc_table(cap, sizeof(*keys));
+    return cl_fail(err, CL_ERR_LIMIT, "more than %zu ids in one upload", p->count);
+  id_key *keys = mem_calloc_table(cap, sizeof(*keys));
   if(!keys)
-    return cl_fail(err, CL_ERR_NOMEM, "%zu new rows: out of memory", p->count);
+    return cl_fail(err, CL_ERR_NOMEM, "%zu ids of an upload: out of memory", p->count);
   for(size_t i = 0; i < p->cap; i++)
-    if(!pair_empty(&p->keys[i]))
-      *pair_slot(keys, cap, &p->keys[i]) = p->keys[i];
+    if(!id_key_empty(&p->keys[i]))
+      *id_slot(keys, cap, &p->keys[i]) = p->keys[i];
   mem_free_table(p->keys, p->cap, sizeof(*p->keys));
   p->keys = keys;
   p->cap = cap;
   return CL_OK;
 }
 
-/* Start loading the slot where a pair with this row_hash goes. */
-static void pair_set_prefetch(const pair_set *p, const uint8_t row_hash[ROWID_LEN])
+/* Start loading the slot where this id goes. */
+static void id_set_prefetch(const id_set *p, const uint8_t id[ROWID_LEN])
 {
-  uint32_t hash_hi;
-  memcpy(&hash_hi, row_hash + 4, sizeof(hash_hi));
+  uint32_t mid;
+  memcpy(&mid, id + 4, sizeof(mid));
   if(p->cap)
-    __builtin_prefetch(&p->keys[pair_home(hash_hi, p->cap)]);
+    __builtin_prefetch(&p->keys[id_home(mid, p->cap)]);
 }
 
-/* Adds the pair; *added is 0 when it was already there. */
-static cl_status pair_set_add(pair_set *p, const uint8_t id[ROWID_LEN],
-                              const uint8_t row_hash[ROWID_LEN], int *added, cl_error *err)
+/* Adds the id; *added is 0 when it was already there. */
+static cl_status id_set_add(id_set *p, const uint8_t id[ROWID_LEN], int *added, cl_error *err)
 {
-  pair_key key;
-  memcpy(&key.id, id, sizeof(key.id));
-  memcpy(&key.hash_lo, row_hash, sizeof(key.hash_lo));
-  memcpy(&key.hash_hi, row_hash + 4, sizeof(key.hash_hi));
+  id_key key;
+  memcpy(&key, id, sizeof(key));
   *added = 0;
-  if(pair_empty(&key)) {
+  if(id_key_empty(&key)) {
     *added = !p->has_zero;
     p->has_zero = 1;
     return CL_OK;
   }
-  if((p->count + 1) * 10 > p->cap * PAIR_SET_FILL) {
-    cl_status status = pair_set_reserve(p, p->count + p->count / 2 + 1024, err);
+  if((p->count + 1) * 10 > p->cap * ID_SET_FILL) {
+    cl_status status = id_set_reserve(p, p->count + p->count / 2 + 1024, err);
     if(status)
       return status;
   }
-  pair_key *slot = pair_slot(p->keys, p->cap, &key);
-  if(!pair_empty(slot))
+  id_key *slot = id_slot(p->keys, p->cap, &key);
+  if(!id_key_empty(slot))
     return CL_OK;
   *slot = key;
   p->count++;
@@ -1160,11 +1157,11 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
   const collate_type *t = e->type;
   collate_result *result = e->result;
   upload_reader upload;
-  pair_set appended;
+  id_set upload_ids;
   collate_scratch *scratch = collate_scratch_create();
   uint64_t entries = 0, upload_bytes = 0;
   memset(&upload, 0, sizeof(upload));
-  memset(&appended, 0, sizeof(appended));
+  memset(&upload_ids, 0, sizeof(upload_ids));
   cl_status status = scratch ? CL_OK : cl_fail(err, CL_ERR_NOMEM, "out of memory");
   if(!status)
     status = upload_open(e, &upload, &upload_bytes, err);
@@ -1180,7 +1177,7 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
       if(e->options->limits.max_upload_bytes && raw > e->options->limits.max_upload_bytes)
         raw = e->options->limits.max_upload_bytes;
     }
-    status = pair_set_reserve(&appended, (size_t)(raw / 256), err);
+    status = id_set_reserve(&upload_ids, (size_t)(raw / 256), err);
   }
   /* Entries are parsed, converted and appended a batch at a time, so that
    * their md5s are computed side by side (collate_entries_to_rows); the
@@ -1237,7 +1234,7 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
       rowid_from_cell(&rows[i].cells[t->col_id], ids[i]);
       rowid_from_cell(&rows[i].cells[t->col_row_hash], row_hashes[i]);
       unique_prefetch(unique, ids[i], row_hashes[i]);
-      pair_set_prefetch(&appended, row_hashes[i]);
+      id_set_prefetch(&upload_ids, ids[i]);
     }
     for(size_t i = 0; !status && i < n; i++) {
       collate_row *row = &rows[i];
@@ -1252,16 +1249,16 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
       long found = unique_find(unique, id);
       if(found >= 0)
         unique->entries[found].flags |= ENTRY_SEEN;
-      if(unique_has_hash(unique, row_hash))
-        continue;
       int added = 0;
-      status = pair_set_add(&appended, id, row_hash, &added, err);
+      status = id_set_add(&upload_ids, id, &added, err);
       if(status)
         break;
       if(!added) {
         result->duplicate_entries++;
         continue;
       }
+      if(unique_has_hash(unique, row_hash))
+        continue;
       row->cells[t->col_ts_updated].type = COLLATE_CELL_TIMESTAMP;
       row->cells[t->col_ts_updated].i = e->options->now_micros;
       /* Legacy §3.5 step 2: only rows appended now can be in the future
@@ -1284,7 +1281,7 @@ static cl_status build_spool(engine *e, history_file *current, unique_set *uniqu
       status = append_deletions(e, current, unique, &spool->buffer, err);
   }
   upload_reader_close(&upload);
-  pair_set_free(&appended);
+  id_set_free(&upload_ids);
   collate_scratch_free(scratch);
   return status;
 }
