@@ -116,6 +116,24 @@ static const struct {
    "{\"normalized_phone_number\": 254.0, \"item_id\": 2}, {\"phone_number\": [1], "
    "\"item_id\": 3}, {\"phone_number\": [1], \"item_id\": 4}, "
    "{\"normalized_phone_number\": true, \"item_id\": 5}]}]"},
+  {"contacts: a phone's item_id compares as Python's >: strings by code point, ints exactly",
+   "contact_list", "d1",
+   {{"d1", "{\"item_id\": 1, \"phone_numbers\": ["
+           "{\"phone_number\": \"a\", \"item_id\": \"417151\"}, "
+           "{\"phone_number\": \"a\", \"item_id\": \"417166\"}, "
+           "{\"phone_number\": \"a\", \"item_id\": \"41716\"}, "
+           "{\"phone_number\": \"b\", \"item_id\": 9007199254740993}, "
+           "{\"phone_number\": \"b\", \"item_id\": 9007199254740992}, "
+           "{\"phone_number\": \"b\", \"item_id\": 9007199254740992.5}, "
+           "{\"phone_number\": \"c\", \"item_id\": 123456789012345678901234567890}, "
+           "{\"phone_number\": \"c\", \"item_id\": 123456789012345678901234567891}, "
+           "{\"phone_number\": \"c\", \"item_id\": \"9\"}, "
+           "{\"phone_number\": \"d\"}, {\"phone_number\": \"d\", \"item_id\": -1}]}", 0}},
+   "[{\"display_name\": null, \"item_id\": 1, \"phone_numbers\": ["
+   "{\"phone_number\": \"a\", \"item_id\": \"417166\"}, "
+   "{\"phone_number\": \"b\", \"item_id\": 9007199254740993}, "
+   "{\"phone_number\": \"c\", \"item_id\": 123456789012345678901234567891}, "
+   "{\"phone_number\": \"d\"}]}]"},
   {"call: all devices, deleted rows, later wins, descending string keys", "call_log", "d1",
    {{"d1", "{\"item_id\": 9, \"datetime\": 1466176793178, \"call_type\": \"1\", "
            "\"phone_number\": \"+1 2\", \"cached_name\": \"A\", \"duration\": 15}", 0},

@@ -292,6 +292,43 @@ static double json_number(const json_value *v)
   }
 }
 
+/* Python's comparison of two ints, from their canonical decimal text: any
+ * size, as Python's ints. */
+static int int_compare(const json_value *a, const json_value *b)
+{
+  int a_neg = a->u.integer.text[0] == '-', b_neg = b->u.integer.text[0] == '-';
+  if(a_neg != b_neg)
+    return a_neg ? -1 : 1;
+  size_t a_len = a->u.integer.text_len, b_len = b->u.integer.text_len;
+  int magnitude = a_len != b_len ? (a_len > b_len ? 1 : -1)
+                                 : memcmp(a->u.integer.text, b->u.integer.text, a_len);
+  magnitude = (magnitude > 0) - (magnitude < 0);
+  return a_neg ? -magnitude : magnitude;
+}
+
+/* Python's a > b for two phones' item_ids, a missing one counting as 0:
+ * ints exactly, strings by code point (UTF-8 byte order), other numbers as
+ * floats. Pairs Python cannot order (a string and a number: the legacy txt
+ * step raised TypeError) are not greater, so the entry seen first stays. */
+static int item_id_greater(const json_value *a, const json_value *b)
+{
+  static const json_value zero = {.type = JSON_INT, .u.integer = {0, 1, "0", 1}};
+  a = a ? a : &zero;
+  b = b ? b : &zero;
+  if(a->type == JSON_STRING && b->type == JSON_STRING) {
+    size_t n = a->u.string.len < b->u.string.len ? a->u.string.len : b->u.string.len;
+    int order = memcmp(a->u.string.data, b->u.string.data, n);
+    return order > 0 || (!order && a->u.string.len > b->u.string.len);
+  }
+  int a_num = a->type == JSON_INT || a->type == JSON_FLOAT || a->type == JSON_BOOL;
+  int b_num = b->type == JSON_INT || b->type == JSON_FLOAT || b->type == JSON_BOOL;
+  if(!a_num || !b_num)
+    return 0;
+  if(a->type == JSON_INT && b->type == JSON_INT)
+    return int_compare(a, b) > 0;
+  return json_number(a) > json_number(b);
+}
+
 /* Python == of two dict keys, as far as JSON values can make them. */
 static int json_key_equal(const json_value *a, const json_value *b)
 {
@@ -391,8 +428,8 @@ static cl_status render_phones(const collate_txt *txt, json_arena *json, const c
       keys[count] = key;
       kept[count++] = phone;
     }
-    else if(json_number(json_object_get(phone, "item_id")) >
-            json_number(json_object_get(kept[found], "item_id")))
+    else if(item_id_greater(json_object_get(phone, "item_id"),
+                            json_object_get(kept[found], "item_id")))
       kept[found] = phone;
   }
   buf_putc(out, '[');
