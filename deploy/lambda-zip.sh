@@ -30,7 +30,9 @@ chmod 755 "$stage/bootstrap" "$stage/collator"
 mkdir -p "$stage/lib"
 # libcurl is loaded at run time (src/store/s3_curl.c), so ldd of the binary
 # does not list it: it goes in with its own dependencies.
-libcurl=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64/ {print $NF; exit}')
+# awk reads to the end: exiting at the match could SIGPIPE ldconfig, which
+# pipefail and set -e turn into this script's failure (exit 141).
+libcurl=$(ldconfig -p | awk '$1 == "libcurl.so.4" && /x86-64/ && !found {print $NF; found = 1}')
 [ -n "$libcurl" ] || { echo "lambda-zip: libcurl.so.4 not found (install libcurl)" >&2; exit 1; }
 { ldd "$binary"; echo "libcurl.so.4 => $libcurl (0)"; ldd "$libcurl"; } | awk '/=> \//{print $3}' |
   sort -u | grep -vE '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' | while read -r lib; do
