@@ -100,6 +100,17 @@ static cl_status check_columns_of_type(const history_file *h, const parquet_sche
   return CL_OK;
 }
 
+/* A reader's failure as the history's: CL_ERR_FORMAT, the history named
+ * once (the reader names its file already). */
+static cl_status unreadable(const history_file *h, cl_error *err)
+{
+  if(cl_error_after_name(err, h->name))
+    cl_error_prefix(err, "unreadable history");
+  else
+    cl_error_prefix(err, "unreadable history %s", h->name);
+  return err ? (err->status = CL_ERR_FORMAT) : CL_ERR_FORMAT;
+}
+
 /* h->file must be set up: over h->fd, or over memory. */
 static cl_status open_reader(history_file *h, const parquet_schema *ours, cl_error *err)
 {
@@ -110,8 +121,7 @@ static cl_status open_reader(history_file *h, const parquet_schema *ours, cl_err
     h->reader = NULL;
     if(status == CL_ERR_NOMEM || status == CL_ERR_IO)
       return status;
-    cl_error_prefix(err, "unreadable history %s", h->name);
-    return err ? (err->status = CL_ERR_FORMAT) : CL_ERR_FORMAT;
+    return unreadable(h, err);
   }
   const parquet_schema *theirs = parquet_reader_schema(h->reader);
   status = check_columns_of_type(h, theirs, err);
@@ -400,8 +410,7 @@ cl_status history_read_group(history_file *h, size_t row_group, uint32_t columns
     if(status) {
       if(status == CL_ERR_NOMEM || status == CL_ERR_IO)
         return status;
-      cl_error_prefix(err, "unreadable history %s", h->name);
-      return err ? (err->status = CL_ERR_FORMAT) : CL_ERR_FORMAT;
+      return unreadable(h, err);
     }
     batch->loaded[col] = 1;
     if(v->count != count)
