@@ -132,6 +132,24 @@ static void serve_invocations(int listener, int transcript)
   close(conn);
 }
 
+/* An invocation with a trace id, then one without, then the API goes away. */
+static void serve_trace_then_none(int listener, int transcript)
+{
+  int conn = accept(listener, NULL, NULL);
+  expect_request(conn, transcript);
+  reply(conn, "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: t1\r\n"
+              "Lambda-Runtime-Trace-Id: Root=1-def\r\nContent-Length: 25\r\n\r\n"
+              "{\"Event\": \"s3:TestEvent\"}");
+  expect_request(conn, transcript);
+  reply(conn, ACCEPTED);
+  expect_request(conn, transcript);
+  reply(conn, "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: t2\r\nContent-Length: 25\r\n\r\n"
+              "{\"Event\": \"s3:TestEvent\"}");
+  expect_request(conn, transcript);
+  reply(conn, ACCEPTED);
+  close(conn);
+}
+
 /* The same answer to every request, on a fresh connection each time. */
 static const char *fixed_answer;
 static void serve_fixed_answer(int listener, int transcript)
@@ -233,6 +251,29 @@ TEST(runtime_answers_each_kind_of_response_on_kept_alive_connections)
   /* The trace id of the last invocation, trimmed, is in the environment. */
   const char *trace = getenv("_X_AMZN_TRACE_ID");
   CHECK_STR(trace ? trace : "(unset)", "Root=1-abc;Sampled=1");
+  unsetenv("_X_AMZN_TRACE_ID");
+  unsetenv("AWS_LAMBDA_RUNTIME_API");
+  free(transcript);
+}
+
+TEST(runtime_clears_the_trace_id_of_an_invocation_without_one)
+{
+  /* Empty rather than unset: the variable is made before the libcurl
+   * loading thread starts and only overwritten afterwards. */
+  unsetenv("_X_AMZN_TRACE_ID");
+  api_server server = start_server(serve_trace_then_none);
+  cl_error err;
+  cl_error_clear(&err);
+  CHECK_INT(lambda_runtime_run(&err), CL_ERR_IO);
+  char *transcript = finish_server(server);
+  static const char *const expected[] = {
+    "POST /2018-06-01/runtime/invocation/t1/response HTTP/1.1||",
+    "POST /2018-06-01/runtime/invocation/t2/response HTTP/1.1||",
+  };
+  if(transcript)
+    check_in_order(transcript, expected, 2);
+  const char *trace = getenv("_X_AMZN_TRACE_ID");
+  CHECK_STR(trace ? trace : "(unset)", "");
   unsetenv("_X_AMZN_TRACE_ID");
   unsetenv("AWS_LAMBDA_RUNTIME_API");
   free(transcript);

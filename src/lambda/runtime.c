@@ -520,17 +520,17 @@ static void invoke_once(runtime *rt, lambda_handler *handler)
   cl_error err;
   cl_error_clear(&err);
   /* X-Ray and the SDKs read the trace id from the environment; a stale one
-   * from the previous invocation would attach our calls to the wrong trace. */
-  if(rt->trace_id[0])
-    setenv("_X_AMZN_TRACE_ID", rt->trace_id, 1);
-  else
-    unsetenv("_X_AMZN_TRACE_ID");
+   * from the previous invocation would attach our calls to the wrong trace.
+   * Empty when there is none, not unset: overwriting a variable that
+   * exists (see lambda_runtime_run) never moves the environment's array,
+   * which getenv on the thread loading libcurl may be reading; adding or
+   * removing one would. */
+  setenv("_X_AMZN_TRACE_ID", rt->trace_id, 1);
   lambda_invocation invocation = {rt->request_id, lambda_parse_deadline(rt->deadline_header)};
-  if(log_enabled(LOG_DEBUG)) {
-    const char *trace = getenv("_X_AMZN_TRACE_ID");
+  if(log_enabled(LOG_DEBUG))
     log_message(LOG_DEBUG, "invocation %s: deadline %" PRId64 " (header '%s'), trace %s",
-                rt->request_id, invocation.deadline_ms, rt->deadline_header, trace ? trace : "-");
-  }
+                rt->request_id, invocation.deadline_ms, rt->deadline_header,
+                rt->trace_id[0] ? rt->trace_id : "-");
   buf response = BUF_INIT;
   lambda_outcome outcome;
   /* rt->body is reused by the POST below, so the handler works on a copy. */
@@ -605,6 +605,9 @@ cl_status lambda_runtime_run(cl_error *err)
     return status;
   }
 
+  /* Before any thread starts: from now on invoke_once only overwrites it. */
+  if(!getenv("_X_AMZN_TRACE_ID"))
+    setenv("_X_AMZN_TRACE_ID", "", 1);
   if(!config.store_url || !strncmp(config.store_url, "s3://", 5))
     store_s3_preload();
   /* The cold-start budget (design: well under 10 ms to the first `next`). */
