@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/digest.h"
 #include "store/s3_protocol.h"
 #include "store/store.h"
 #include "unit.h"
@@ -259,4 +260,17 @@ TEST(store_s3_open_reads_the_environment)
   }
   unsetenv("COLLATOR_S3_MAX_ATTEMPTS");
   restore_env(saved);
+}
+
+TEST(store_s3_multipart_etag)
+{
+  /* As S3 derives it (python3: hashlib.md5(md5(p1) + md5(p2)).hexdigest() + "-2"). */
+  unsigned char md5s[2 * DIGEST_MD5_LEN];
+  digest_md5_raw("part one", 8, md5s);
+  digest_md5_raw("part two", 8, md5s + DIGEST_MD5_LEN);
+  char etag[S3_MULTIPART_ETAG_MAX];
+  s3_multipart_etag(md5s, 2, etag);
+  CHECK_STR(etag, "0732917abc3288784e318ac0aab1757a-2");
+  s3_multipart_etag(md5s, 1, etag);
+  CHECK_STR(etag, "a675974b8fb9bfea1d5007ce26896811-1");
 }

@@ -387,3 +387,13 @@ cl_status s3_sign(const s3_signing *r, buf *out)
   buf_free(&to_sign);
   return status;
 }
+
+void s3_multipart_etag(const unsigned char *part_md5s, unsigned parts,
+                       char out[S3_MULTIPART_ETAG_MAX])
+{
+  unsigned char raw[DIGEST_MD5_LEN];
+  char hex[DIGEST_MD5_HEX_LEN + 1];
+  digest_md5_raw(parts ? (const void *)part_md5s : "", (size_t)parts * DIGEST_MD5_LEN, raw);
+  digest_to_hex(raw, sizeof(raw), hex);
+  snprintf(out, S3_MULTIPART_ETAG_MAX, "%s-%u", hex, parts);
+}

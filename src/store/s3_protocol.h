@@ -73,6 +73,13 @@ typedef struct s3_credentials {
   char session_token[4096];
 } s3_credentials;
 
+/* The ETag S3 gives an object made by CompleteMultipartUpload from parts
+ * whose MD5s are part_md5s (16 bytes each, in part order): the MD5 of those
+ * bytes in hex, "-", the part count; no quotes. */
+#define S3_MULTIPART_ETAG_MAX 48
+void s3_multipart_etag(const unsigned char *part_md5s, unsigned parts,
+                       char out[S3_MULTIPART_ETAG_MAX]);
+
 /* Parse `text` (a credentials file) for [profile]; CL_ERR_NOT_FOUND when the
  * profile or its access key pair is missing. */
 cl_status s3_parse_credentials(const char *text, size_t len, const char *profile,

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "core/digest.h"
+#include "core/log.h"
 #include "core/retry.h"
 #include "core/url.h"
 #include "s3_curl.h"
@@ -782,6 +783,82 @@ static cl_status s3_put(store *s, const char *key, const void *data, size_t len,
   return status;
 }
 
+/* An ETag without its quotes (S3 sends them; some servers do not). */
+static const char *etag_unquoted(const char *etag, size_t *len)
+{
+  *len = strlen(etag);
+  if(*len >= 2 && etag[0] == '"' && etag[*len - 1] == '"') {
+    *len -= 2;
+    return etag + 1;
+  }
+  return etag;
+}
+
+/* The MD5 in a part's ETag, or 0 when it holds none (SSE-KMS). */
+static int etag_md5(const char *etag, unsigned char raw[DIGEST_MD5_LEN])
+{
+  size_t len;
+  const char *hex = etag_unquoted(etag, &len);
+  return digest_md5_from_hex(hex, len, raw);
+}
+
+/* len bytes of fd at offset into dst. */
+static cl_status read_source(s3_store *s3, const char *key, int fd, uint64_t offset, char *dst,
+                             size_t len, cl_error *err)
+{
+  for(size_t got = 0; got < len;) {
+    ssize_t n = pread(fd, dst + got, len - got, (off_t)(offset + got));
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n <= 0)
+      return cl_fail(err, CL_ERR_IO, "%s/%s: reading the source file at %llu: %s",
+                     s3->base.name, key, (unsigned long long)(offset + got),
+                     n < 0 ? strerror(errno) : "unexpected end of file");
+    got += (size_t)n;
+  }
+  return CL_OK;
+}
+
+/* Whether a CompleteMultipartUpload whose answer was lost (a reset, a
+ * timeout) took effect before its retry failed (NoSuchUpload, or the
+ * precondition it now fails itself): the key then holds the object these
+ * parts make. S3 derives its ETag from the parts' (the MD5 of their MD5s,
+ * "-", their count); a server that gives the whole object's MD5 instead
+ * (s3rver) has it checked against the file, read again in `scratch`. On
+ * success written gets the object's ETag. */
+static int multipart_took_effect(s3_store *s3, const char *key, int fd, uint64_t size,
+                                 char *scratch, size_t scratch_len, const buf *part_md5s,
+                                 unsigned parts, store_info *written)
+{
+  store_info head;
+  cl_error ignored;
+  if(s3_head(&s3->base, key, &head, &ignored) || head.size != size)
+    return 0;
+  unsigned char raw[DIGEST_MD5_LEN];
+  char expected[S3_MULTIPART_ETAG_MAX], hex[DIGEST_MD5_HEX_LEN + 1];
+  s3_multipart_etag((const unsigned char *)part_md5s->data, parts, expected);
+  size_t got_len;
+  const char *got = etag_unquoted(head.etag, &got_len);
+  int same = got_len == strlen(expected) && !memcmp(got, expected, got_len);
+  if(!same && digest_md5_from_hex(got, got_len, raw)) {
+    digest_md5 *md5 = digest_md5_create();
+    cl_status status = md5 ? CL_OK : CL_ERR_NOMEM;
+    for(uint64_t offset = 0; !status && offset < size; offset += scratch_len) {
+      size_t len = (size_t)(size - offset < scratch_len ? size - offset : scratch_len);
+      status = read_source(s3, key, fd, offset, scratch, len, &ignored);
+      if(!status)
+        digest_md5_update(md5, scratch, len);
+    }
+    if(md5)
+      digest_md5_final_hex(md5, hex);
+    digest_md5_free(md5);
+    same = !status && !memcmp(got, hex, DIGEST_MD5_HEX_LEN);
+  }
+  if(same)
+    snprintf(written->etag, sizeof(written->etag), "%s", head.etag);
+  return same;
+}
+
 /* One multipart upload: initiate, parts (each hashed, read into one part
  * buffer), complete with the precondition; abort on any failure. */
 static cl_status multipart_put(s3_store *s3, const char *key, int fd, uint64_t size,
@@ -792,6 +869,8 @@ static cl_status multipart_put(s3_store *s3, const char *key, int fd, uint64_t s
   while((size + part_size - 1) / part_size > S3_MAX_PARTS)
     part_size *= 2;
   buf response = BUF_INIT, upload_id = BUF_INIT, query = BUF_INIT, complete = BUF_INIT;
+  buf part_md5s = BUF_INIT; /* each part's MD5, from its ETag */
+  int etags_are_md5 = 1;
   char *part = NULL;
   s3_call call;
   init_call(&call, "POST", key);
@@ -815,18 +894,9 @@ static cl_status multipart_put(s3_store *s3, const char *key, int fd, uint64_t s
   unsigned part_number = 1;
   for(uint64_t offset = 0; offset < size; offset += part_size, part_number++) {
     size_t len = (size_t)(size - offset < part_size ? size - offset : part_size);
-    for(size_t got = 0; got < len;) {
-      ssize_t n = pread(fd, part + got, len - got, (off_t)(offset + got));
-      if(n < 0 && errno == EINTR)
-        continue;
-      if(n <= 0) {
-        status = cl_fail(err, CL_ERR_IO, "%s/%s: reading the source file at %llu: %s",
-                         s3->base.name, key, (unsigned long long)(offset + got),
-                         n < 0 ? strerror(errno) : "unexpected end of file");
-        goto abort;
-      }
-      got += (size_t)n;
-    }
+    status = read_source(s3, key, fd, offset, part, len, err);
+    if(status)
+      goto abort;
     char hash[DIGEST_SHA256_HEX_LEN + 1];
     digest_sha256_hex(part, len, hash);
     buf_clear(&query);
@@ -846,6 +916,9 @@ static cl_status multipart_put(s3_store *s3, const char *key, int fd, uint64_t s
       cl_error_prefix(err, "part %u", part_number);
       goto abort;
     }
+    unsigned char md5[DIGEST_MD5_LEN];
+    etags_are_md5 = etags_are_md5 && etag_md5(call.etag, md5) &&
+                    !buf_append(&part_md5s, md5, sizeof(md5));
     buf_printf(&complete, "<Part><PartNumber>%u</PartNumber><ETag>", part_number);
     s3_xml_escape(call.etag, strlen(call.etag), &complete);
     buf_append_str(&complete, "</ETag></Part>");
@@ -871,7 +944,18 @@ static cl_status multipart_put(s3_store *s3, const char *key, int fd, uint64_t s
   call.precondition = precondition;
   call.sink = SINK_BUF;
   call.out = &response;
+  uint64_t retries = s3->base.stats.retries;
   status = execute(s3, &call, err);
+  if(status && s3->base.stats.retries > retries && etags_are_md5 &&
+     multipart_took_effect(s3, key, fd, size, part, (size_t)part_size, &part_md5s,
+                           part_number - 1, written)) {
+    log_message(LOG_WARN, "%s/%s: CompleteMultipartUpload: the retry failed (%s), but the "
+                "first attempt had completed it", s3->base.name, key, err->message);
+    cl_error_clear(err);
+    status = CL_OK;
+    written->size = size;
+    goto done;
+  }
   if(status)
     goto abort;
   buf etag = BUF_INIT;
@@ -902,6 +986,7 @@ abort:
   }
 done:
   free(part);
+  buf_free(&part_md5s);
   buf_free(&response);
   buf_free(&upload_id);
   buf_free(&query);

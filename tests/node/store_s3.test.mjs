@@ -321,6 +321,24 @@ test('200 MB: multipart upload and streaming download', { timeout: 600000 }, asy
   const again = await tool(['put-file', 'big/object.bin', file, '--if-absent']);
   assert.equal(again.status, 'conflict');
 
+  // CompleteMultipartUpload takes effect but its answer is lost: the retry
+  // fails (s3rver: 500 for the finished upload id; S3: NoSuchUpload or the
+  // precondition), and the object's multipart ETag says the first one won.
+  stack.setFaults([{ type: 'lost', method: 'POST', query: 'uploadId=', count: 1 }]);
+  const lostSeen = sinceMark();
+  const lost = await tool(['put-file', 'big/lost.bin', file, '--if-absent']);
+  stack.setFaults([]);
+  assert.equal(lost.ok, true, lost.message);
+  const completes = lostSeen().filter((r) => r.method === 'POST' && /uploadId=/.test(r.query));
+  assert.equal(completes.length, 2, 'complete, lost, then retried');
+  assert.equal(completes[0].fault, 'lost');
+  const lostHead = await tool(['head', 'big/lost.bin']);
+  assert.equal(lostHead.size, size);
+  assert.equal(lostHead.etag, lost.etag);
+  // s3rver gives a multipart object its plain MD5 (facts.md): the file is read again to check it.
+  assert.equal(lost.etag.replace(/"/g, ''), md5);
+  await tool(['delete', 'big/lost.bin']);
+
   const head = await tool(['head', 'big/object.bin']);
   assert.equal(head.size, size);
 

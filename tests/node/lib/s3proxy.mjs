@@ -17,8 +17,9 @@
 //    written (one a killed client sent just before it died) would read a
 //    truncated object where S3 gives the old or the new one whole;
 //  - injects faults on demand: 500 InternalError, 503 SlowDown, a connection
-//    reset, a response cut off midway, or a delay; for the next N matching
-//    requests or with a probability drawn from a seeded PRNG;
+//    reset, a response cut off midway, a response lost after the request
+//    took effect, or a delay; for the next N matching requests or with a
+//    probability drawn from a seeded PRNG;
 //  - records every request (method, key, query, status, fault) for asserts.
 import http from 'node:http';
 import { createHash } from 'node:crypto';
@@ -120,7 +121,7 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
   };
   setFaults(faults);
 
-  // A rule: {type: '500'|'503'|'reset'|'truncate'|'delay', count?, probability?,
+  // A rule: {type: '500'|'503'|'reset'|'truncate'|'lost'|'delay', count?, probability?,
   // method?, key? (substring or RegExp), query? (substring), delayMs?}
   function pickFault(method, key, rawQuery) {
     for (const rule of rules) {
@@ -276,6 +277,13 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
         else req.pipe(upReq);
       });
       record.status = up.statusCode;
+      if (fault && fault.type === 'lost') {
+        // The request took effect; its answer never reaches the client.
+        up.resume();
+        await new Promise((resolve) => { up.on('end', resolve); up.on('error', resolve); });
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(up.statusCode, up.headers);
       if (fault && fault.type === 'truncate' && req.method === 'GET') {
         // Send about half of the body, then drop the connection.
