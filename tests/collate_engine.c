@@ -664,13 +664,20 @@ static cl_status race_hook(void *ctx, const char *key, cl_error *err)
   return CL_OK;
 }
 
+/* Options at `now` whose writes go through race_hook with rc. */
+static collate_options racing_options(race *rc, const char *now)
+{
+  collate_options options = options_at(now);
+  options.hooks.before_write = race_hook;
+  options.hooks.ctx = rc;
+  return options;
+}
+
 TEST(collate_engine_conflict_is_reapplied)
 {
   store *s = open_store();
   race rc = {s, 0, 0};
-  collate_options options = options_at("2026-11-20T10:00:00Z");
-  options.hooks.before_write = race_hook;
-  options.hooks.ctx = &rc;
+  collate_options options = racing_options(&rc, "2026-11-20T10:00:00Z");
   collate_result r;
   cl_error err = {0};
   put_text(s, APP1 "1.json", "[{\"package_name\": \"a\"}]");
@@ -738,9 +745,7 @@ TEST(collate_engine_crash_between_writes_replays_cleanly)
 {
   store *s = open_store();
   race rc = {s, 5, 1};
-  collate_options options = options_at("2026-11-20T10:00:00Z");
-  options.hooks.before_write = race_hook;
-  options.hooks.ctx = &rc;
+  collate_options options = racing_options(&rc, "2026-11-20T10:00:00Z");
   collate_result r;
   cl_error err = {0};
   put_text(s, APP1 "1.json", "[{\"package_name\": \"a\"}, {\"package_name\": \"b\"}]");
@@ -772,9 +777,7 @@ TEST(collate_engine_two_versions_of_an_id_replay_cleanly)
    * legacy did, made each replay append the earlier one again. */
   store *s = open_store();
   race rc = {s, 5, 1};
-  collate_options options = options_at("2026-11-20T10:00:00Z");
-  options.hooks.before_write = race_hook;
-  options.hooks.ctx = &rc;
+  collate_options options = racing_options(&rc, "2026-11-20T10:00:00Z");
   collate_result r;
   cl_error err = {0};
   put_text(s, SMS1 "1.json",
