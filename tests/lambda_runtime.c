@@ -281,21 +281,33 @@ TEST(runtime_clears_the_trace_id_of_an_invocation_without_one)
 
 TEST(runtime_reports_a_bad_configuration_to_init_error)
 {
-  setenv("COLLATOR_FUNCTION_ROLE", "sidekick", 1);
-  api_server server = start_server(serve_init_error);
-  cl_error err;
-  cl_error_clear(&err);
-  CHECK_INT(lambda_runtime_run(&err), CL_ERR_USAGE);
-  CHECK(strstr(err.message, "init: COLLATOR_FUNCTION_ROLE=sidekick") != NULL);
-  char *transcript = finish_server(server);
-  static const char *const expected[] = {
-    "POST /2018-06-01/runtime/init/error HTTP/1.1|InvalidConfiguration|{\"errorMessage\": ",
+  static const struct {
+    const char *name, *value, *message;
+  } bad[] = {
+    {"COLLATOR_FUNCTION_ROLE", "sidekick", "init: COLLATOR_FUNCTION_ROLE=sidekick"},
+    /* Checked at init, not at the first upload's store_open. */
+    {"COLLATOR_STORE", "s3://bucket/prefix", "init: COLLATOR_STORE: store URL 's3://bucket/"},
+    {"COLLATOR_STORE", "ftp://x", "unknown scheme"},
+    {"COLLATOR_LOG_LEVEL", "loud", "COLLATOR_LOG_LEVEL=loud: expected debug, info, warn or error"},
   };
-  if(transcript)
-    check_in_order(transcript, expected, 1);
-  unsetenv("COLLATOR_FUNCTION_ROLE");
+  for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    setenv(bad[i].name, bad[i].value, 1);
+    api_server server = start_server(serve_init_error);
+    cl_error err;
+    cl_error_clear(&err);
+    CHECK_INT(lambda_runtime_run(&err), CL_ERR_USAGE);
+    if(!strstr(err.message, bad[i].message))
+      CHECK_STR(err.message, bad[i].message);
+    char *transcript = finish_server(server);
+    static const char *const expected[] = {
+      "POST /2018-06-01/runtime/init/error HTTP/1.1|InvalidConfiguration|{\"errorMessage\": ",
+    };
+    if(transcript)
+      check_in_order(transcript, expected, 1);
+    unsetenv(bad[i].name);
+    free(transcript);
+  }
   unsetenv("AWS_LAMBDA_RUNTIME_API");
-  free(transcript);
 }
 
 typedef struct refused_vector {

@@ -208,14 +208,17 @@ TEST(store_fs_copy_links_the_source)
   store_free(s);
 }
 
-TEST(store_fs_temp_fd_before_the_root_exists)
+TEST(store_fs_temp_fd_when_the_root_is_gone)
 {
   char dir[700];
-  snprintf(dir, sizeof(dir), "%s/not/yet", unit_temp_dir());
+  snprintf(dir, sizeof(dir), "%s/gone", unit_temp_dir());
+  CHECK(mkdir(dir, 0777) == 0);
   store *s = open_store_at(dir);
+  CHECK(rmdir(dir) == 0);
   cl_error err;
   int fd;
-  /* No root to make it in: an ordinary temp file, copied by the put. */
+  /* No root to make it in: an ordinary temp file, copied by the put, which
+   * makes the root again. */
   CHECK_OK(store_temp_fd(s, &fd, &err), &err);
   CHECK(write_all(fd, "abc"));
   CHECK_OK(store_put_fd(s, "k", fd, 3, NULL, NULL, &err), &err);

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/utctime.h"
 #include "lambda/lambda.h"
+#include "store/store.h"
 
 /* Larger than any Lambda payload (6 MB), so every real event fits. */
 #define EVENT_MAX_BYTES ((size_t)64 << 20)
@@ -23,7 +24,9 @@ static void event_usage(FILE *to)
 {
   fprintf(to, "usage: collator event [--store URL] [--now TIME] FILE|-\n"
               "Handle one Lambda event document as the function would; the response goes\n"
-              "to stdout. Exit 0 when the invocation would succeed, 1 when it would fail.\n");
+              "to stdout. Without --store or $COLLATOR_STORE each upload's store is the\n"
+              "bucket its event names (s3://BUCKET). Exit 0 when the invocation would\n"
+              "succeed, 1 when it would fail, 2 for a bad option or setting.\n");
 }
 
 static cl_status read_event(const char *path, buf *out, cl_error *err)
@@ -85,12 +88,14 @@ int command_event(int argc, char **argv)
       cl_error_prefix(&err, "--now %s", now);
     config.pinned_now = 1;
   }
+  if(!status && store_url) {
+    config.store_url = store_url;
+    status = store_check_url(store_url, &err);
+  }
   if(status) {
     fprintf(stderr, "collator: event: %s\n", err.message);
     return EXIT_USAGE;
   }
-  if(store_url)
-    config.store_url = store_url;
 
   buf event = BUF_INIT;
   buf_init(&event, EVENT_MAX_BYTES);

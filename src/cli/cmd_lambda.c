@@ -6,14 +6,27 @@
 #include <stdio.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/log.h"
 #include "lambda/lambda.h"
 
+static void lambda_usage(FILE *to)
+{
+  fprintf(to, "usage: collator lambda\n"
+              "Run as the AWS Lambda custom runtime: take invocations from the Runtime API\n"
+              "at $AWS_LAMBDA_RUNTIME_API until it goes away. Configuration comes from the\n"
+              "environment (README \"Configuration\"); a bad setting goes to /init/error.\n");
+}
+
 int command_lambda(int argc, char **argv)
 {
-  (void)argv;
-  if(argc > 1) {
-    fprintf(stderr, "usage: collator lambda   (configuration comes from the environment)\n");
+  int operand;
+  int exit_status = cli_parse("lambda", argc, argv, NULL, 0, lambda_usage, &operand);
+  if(exit_status != CLI_PARSED)
+    return exit_status;
+  if(operand != argc) {
+    fprintf(stderr, "collator: lambda: no operands expected\n");
+    lambda_usage(stderr);
     return EXIT_USAGE;
   }
   cl_error err;

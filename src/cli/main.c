@@ -32,9 +32,18 @@ int main(int argc, char **argv)
   self = self ? self + 1 : argv[0];
 
   mem_keep_freed_blocks();
-  log_init_from_env();
   /* The Lambda image runs the binary as "bootstrap" with no arguments. */
-  if(argc < 2 && !strcmp(self, "bootstrap"))
+  int lambda = (argc < 2 && !strcmp(self, "bootstrap")) ||
+               (argc >= 2 && !strcmp(argv[1], "lambda"));
+  /* The runtime reads its configuration again and reports a bad log level
+   * to the Runtime API's /init/error. */
+  cl_error err;
+  cl_error_clear(&err);
+  if(log_init_from_env(&err) && !lambda) {
+    fprintf(stderr, "collator: %s\n", err.message);
+    return EXIT_USAGE;
+  }
+  if(argc < 2 && lambda)
     return command_lambda(1, (char *[]){"lambda", NULL});
   if(argc < 2) {
     usage(stderr);

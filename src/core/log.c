@@ -14,15 +14,21 @@ void log_set_level(log_level level)
   threshold = level;
 }
 
-void log_init_from_env(void)
+cl_status log_init_from_env(cl_error *err)
 {
   static const char *const names[] = {"debug", "info", "warn", "error"};
   const char *value = getenv("COLLATOR_LOG_LEVEL");
-  if(!value)
-    return;
+  if(!value || !*value) {
+    threshold = LOG_INFO;
+    return CL_OK;
+  }
   for(size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-    if(!strcmp(value, names[i]))
+    if(!strcmp(value, names[i])) {
       threshold = (log_level)i;
+      return CL_OK;
+    }
+  return cl_fail(err, CL_ERR_USAGE, "COLLATOR_LOG_LEVEL=%s: expected debug, info, warn or error",
+                 value);
 }
 
 int log_enabled(log_level level)

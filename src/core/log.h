@@ -11,11 +11,14 @@
 
 #include <stddef.h>
 
+#include "error.h"
+
 typedef enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
 void log_set_level(log_level level);
-/* Read COLLATOR_LOG_LEVEL; unknown values leave the default (info). */
-void log_init_from_env(void);
+/* The level COLLATOR_LOG_LEVEL names (unset or empty: info). Any other
+ * value is CL_ERR_USAGE, and the level stays as it was. */
+cl_status log_init_from_env(cl_error *err);
 int log_enabled(log_level level);
 
 void log_message(log_level level, const char *fmt, ...)

@@ -48,7 +48,9 @@ static cl_status parse_int64_env(const char *name, int64_t fallback, int64_t *ou
 cl_status lambda_config_from_env(lambda_config *config, cl_error *err)
 {
   memset(config, 0, sizeof(*config));
-  cl_status status = collate_options_from_env(&config->options, err);
+  cl_status status = log_init_from_env(err);
+  if(!status)
+    status = collate_options_from_env(&config->options, err);
   if(status)
     return status;
   const char *role = getenv("COLLATOR_FUNCTION_ROLE");
@@ -64,7 +66,9 @@ cl_status lambda_config_from_env(lambda_config *config, cl_error *err)
     return status;
   const char *store_url = getenv("COLLATOR_STORE");
   config->store_url = store_url && *store_url ? store_url : NULL;
-  return CL_OK;
+  if(config->store_url && (status = store_check_url(config->store_url, err)))
+    cl_error_prefix(err, "COLLATOR_STORE");
+  return status;
 }
 
 cl_status lambda_handler_create(const lambda_config *config, lambda_handler **out,
@@ -297,9 +301,11 @@ cl_status lambda_handle_event(lambda_handler *handler, const char *event_text, s
     if(status)
       cl_fail(err, status, "response: out of memory");
   } else if(outcome->failed) {
-    /* Whatever the first failure was, the invocation fails so that it is
-     * retried: permanent input errors never reach here (they are recorded). */
-    status = cl_fail(err, CL_ERR_TRANSIENT, "%zu of %zu uploads failed; first: %s", outcome->failed, event.count,
+    /* The invocation fails so that it is retried: permanent input errors
+     * never reach here (they are recorded). A configuration the store
+     * refused (no libcurl, say) says so in its error type. */
+    status = cl_fail(err, first_error.status == CL_ERR_USAGE ? CL_ERR_USAGE : CL_ERR_TRANSIENT,
+                     "%zu of %zu uploads failed; first: %s", outcome->failed, event.count,
                      first_error.message);
   } else {
     buf_printf(response,

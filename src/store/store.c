@@ -8,6 +8,46 @@
 #include <string.h>
 #include <unistd.h>
 
+/* What a store URL names: a bucket (copied into bucket) or a directory
+ * (*dir, borrowed from url). */
+static cl_status parse_url(const char *url, char bucket[256], const char **dir, cl_error *err)
+{
+  bucket[0] = '\0';
+  *dir = NULL;
+  if(!strncmp(url, "s3://", 5)) {
+    const char *name = url + 5;
+    size_t len = strlen(name);
+    if(len && name[len - 1] == '/')
+      len--;
+    if(!len || memchr(name, '/', len))
+      return cl_fail(err, CL_ERR_USAGE,
+                     "store URL '%s': expected s3://BUCKET (no key prefix)", url);
+    if(len >= 256)
+      return cl_fail(err, CL_ERR_USAGE, "store URL '%s': bucket name too long", url);
+    memcpy(bucket, name, len);
+    bucket[len] = '\0';
+    return CL_OK;
+  }
+  if(!strncmp(url, "file://", 7))
+    *dir = url + 7;
+  else if(strstr(url, "://"))
+    return cl_fail(err, CL_ERR_USAGE,
+                   "store URL '%s': unknown scheme (use a directory, file://DIR or s3://BUCKET)",
+                   url);
+  else
+    *dir = url;
+  if(!**dir)
+    return cl_fail(err, CL_ERR_USAGE, "store: empty directory name");
+  return CL_OK;
+}
+
+cl_status store_check_url(const char *url, cl_error *err)
+{
+  char bucket[256];
+  const char *dir;
+  return parse_url(url, bucket, &dir, err);
+}
+
 cl_status store_open(const char *url, store **out, cl_error *err)
 {
   *out = NULL;
@@ -15,28 +55,12 @@ cl_status store_open(const char *url, store **out, cl_error *err)
     url = getenv("COLLATOR_STORE");
   if(!url || !*url)
     url = ".";
-  if(!strncmp(url, "s3://", 5)) {
-    const char *bucket = url + 5;
-    size_t len = strlen(bucket);
-    if(len && bucket[len - 1] == '/')
-      len--;
-    if(!len || memchr(bucket, '/', len))
-      return cl_fail(err, CL_ERR_USAGE,
-                     "store URL '%s': expected s3://BUCKET (no key prefix)", url);
-    char name[256];
-    if(len >= sizeof(name))
-      return cl_fail(err, CL_ERR_USAGE, "store URL '%s': bucket name too long", url);
-    memcpy(name, bucket, len);
-    name[len] = '\0';
-    return store_s3_open(name, out, err);
-  }
-  if(!strncmp(url, "file://", 7))
-    return store_fs_open(url + 7, out, err);
-  if(strstr(url, "://"))
-    return cl_fail(err, CL_ERR_USAGE,
-                   "store URL '%s': unknown scheme (use a directory, file://DIR or s3://BUCKET)",
-                   url);
-  return store_fs_open(url, out, err);
+  char bucket[256];
+  const char *dir;
+  cl_status status = parse_url(url, bucket, &dir, err);
+  if(status)
+    return status;
+  return dir ? store_fs_open(dir, out, err) : store_s3_open(bucket, out, err);
 }
 
 void store_free(store *s)

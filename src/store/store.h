@@ -81,6 +81,11 @@ typedef struct store_stats {
 cl_status store_open(const char *url, store **out, cl_error *err);
 void store_free(store *s);
 
+/* Whether url is one store_open takes, without opening it (no credentials,
+ * no libcurl, no filesystem): CL_ERR_USAGE with store_open's message if not,
+ * so that a bad setting is reported where the configuration is read. */
+cl_status store_check_url(const char *url, cl_error *err);
+
 /* Start loading what an S3 store needs (libcurl, and with it OpenSSL: ~15 ms
  * of dynamic loading on Debian) on a background thread, for a process that
  * will open one soon; the Lambda runtime calls it before its first `next`,

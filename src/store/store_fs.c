@@ -904,8 +904,8 @@ static cl_status fs_copy(store *s, const char *from, const char *from_etag, cons
 
 /* O_TMPFILE in the root: on the objects' filesystem, so fs_write can link
  * it into place, and nameless, so a crash leaves nothing behind. Anything
- * in the way (no root yet, a filesystem without O_TMPFILE) falls back to an
- * ordinary temp file, which fs_write copies as before. */
+ * in the way (the root removed since it was opened, a filesystem without
+ * O_TMPFILE) falls back to an ordinary temp file, which fs_write copies. */
 static cl_status fs_temp_fd(store *s, int *fd, cl_error *err)
 {
   fs_store *fs = fs_of(s);
@@ -1159,13 +1159,15 @@ cl_status store_fs_open(const char *location, store **out, cl_error *err)
     buf_free(&name);
     return cl_fail(err, CL_ERR_NOMEM, "store '%s': out of memory", location);
   }
-  /* A missing root is made by the first write. */
+  /* A store that is not there is a typo, not a bucket to make: every
+   * command reads uploads from it first. */
   struct stat st;
-  int missing = stat(root.data, &st) ? errno : 0;
-  if(missing != ENOENT && (missing || !S_ISDIR(st.st_mode))) {
+  int error = stat(root.data, &st) ? errno : 0;
+  if(error || !S_ISDIR(st.st_mode)) {
     cl_status status =
-      missing ? cl_fail(err, CL_ERR_IO, "store '%s': %s", root.data, strerror(missing))
-              : cl_fail(err, CL_ERR_USAGE, "store '%s': not a directory", root.data);
+      error == ENOENT ? cl_fail(err, CL_ERR_USAGE, "store '%s': no such directory", root.data)
+      : error         ? cl_fail(err, CL_ERR_IO, "store '%s': %s", root.data, strerror(error))
+                      : cl_fail(err, CL_ERR_USAGE, "store '%s': not a directory", root.data);
     free(fs);
     buf_free(&root);
     buf_free(&name);

@@ -149,8 +149,17 @@ test('usage errors exit 2 and --help exits 0', () => {
   assert.equal(spawnSync(BIN, ['process']).status, 2);
   assert.equal(spawnSync(BIN, ['process', '--bogus', 'k']).status, 2);
   assert.equal(spawnSync(BIN, ['process', '--now', 'not-a-time', 'k']).status, 2);
-  const help = execFileSync(BIN, ['process', '--help'], { encoding: 'utf8' });
-  assert.match(help, /usage: collator process/);
+  for (const command of ['process', 'event', 'lambda', 'backfill', 'cat', 'schema']) {
+    const help = spawnSync(BIN, [command, '--help'], { encoding: 'utf8' });
+    assert.equal(help.status, 0, `${command} --help: ${help.stderr}`);
+    assert.match(help.stdout, new RegExp(`usage: collator ${command}`));
+    assert.equal(spawnSync(BIN, [command, '--bogus']).status, 2, `${command} --bogus`);
+  }
+  assert.equal(spawnSync(BIN, ['lambda', 'extra']).status, 2);
+  // A bad setting is a usage error too (COLLATOR_LOG_LEVEL was ignored).
+  const loud = spawnSync(BIN, ['cat', '--help'], { env: { ...process.env, COLLATOR_LOG_LEVEL: 'DEBUG' }, encoding: 'utf8' });
+  assert.equal(loud.status, 2);
+  assert.match(loud.stderr, /COLLATOR_LOG_LEVEL=DEBUG: expected debug, info, warn or error/);
 });
 
 function processAsync(now, key, env = {}) {

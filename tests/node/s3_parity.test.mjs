@@ -7,7 +7,7 @@
 // SlowDown, 500, connection reset; seeded) must end with the same outputs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -234,4 +234,12 @@ test('a libcurl that cannot be loaded is a configuration error naming the librar
     assert.equal(failure.status, 2, `${library}: a usage/configuration exit status`);
     assert.match(failure.stderr.toString(), message);
   }
+  // Through the Lambda handler (`collator event`), the failed invocation's
+  // error type says configuration, not a retryable upload failure.
+  const event = spawnSync(BIN, ['event', '--store', 's3://bucket', '-'], {
+    input: '{"bucket": "bucket", "key": "uploads/users/1/s/d/sms_log/a.json"}',
+    env: { ...process.env, COLLATOR_LIBCURL: '/nonexistent/libcurl.so.4' }, encoding: 'utf8' });
+  assert.equal(event.status, 1, event.stderr);
+  assert.match(event.stdout, /"errorType": "InvalidConfiguration"/);
+  assert.match(event.stdout, /cannot load \/nonexistent\/libcurl\.so\.4/);
 });
