@@ -987,6 +987,7 @@ cl_status collate_rejected_entry_id(const collate_type *type, const json_value *
   *has_id = 0;
   if(!entry || entry->type != JSON_OBJECT)
     return CL_OK;
+  memset(&w, 0, sizeof(w));
   memset(&outcome, 0, sizeof(outcome));
   match_keys(def, entry, scratch, raw, &outcome);
   for(size_t k = 0; k < def->id_count; k++) {
