@@ -950,8 +950,9 @@ static cl_status multipart_put(s3_store *s3, const char *key, int fd, uint64_t s
      multipart_took_effect(s3, key, fd, size, part, (size_t)part_size, &part_md5s,
                            part_number - 1, written)) {
     log_message(LOG_WARN, "%s/%s: CompleteMultipartUpload: the retry failed (%s), but the "
-                "first attempt had completed it", s3->base.name, key, err->message);
-    cl_error_clear(err);
+                "first attempt had completed it", s3->base.name, key, err ? err->message : "-");
+    if(err)
+      cl_error_clear(err);
     status = CL_OK;
     written->size = size;
     goto done;
