@@ -802,21 +802,20 @@ static int etag_md5(const char *etag, unsigned char raw[DIGEST_MD5_LEN])
   return digest_md5_from_hex(hex, len, raw);
 }
 
-/* len bytes of fd at offset into dst. */
+/* len bytes of fd at offset into dst (core/stream's reader); a short file
+ * is an I/O failure here, not a malformed input. */
 static cl_status read_source(s3_store *s3, const char *key, int fd, uint64_t offset, char *dst,
                              size_t len, cl_error *err)
 {
-  for(size_t got = 0; got < len;) {
-    ssize_t n = pread(fd, dst + got, len - got, (off_t)(offset + got));
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n <= 0)
-      return cl_fail(err, CL_ERR_IO, "%s/%s: reading the source file at %llu: %s",
-                     s3->base.name, key, (unsigned long long)(offset + got),
-                     n < 0 ? strerror(errno) : "unexpected end of file");
-    got += (size_t)n;
-  }
-  return CL_OK;
+  stream_fd source = {.fd = fd, .name = key};
+  stream_file file = stream_file_from_fd(&source, offset + len);
+  cl_status status = file.read_at(file.ctx, offset, dst, len, err);
+  if(!status)
+    return CL_OK;
+  cl_error_prefix(err, "%s/%s: reading the source file", s3->base.name, key);
+  if(err)
+    err->status = CL_ERR_IO;
+  return CL_ERR_IO;
 }
 
 /* Whether a CompleteMultipartUpload whose answer was lost (a reset, a
