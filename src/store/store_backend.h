@@ -51,7 +51,8 @@ struct store_reader {
   void (*free)(store_reader *reader);
 };
 
-/* Backend constructors; `location` is the URL with its scheme removed. */
+/* Backend constructors, called by store_open once it has checked the URL:
+ * `location` is the URL with its scheme removed, never empty. */
 cl_status store_fs_open(const char *location, store **out, cl_error *err);
 cl_status store_s3_open(const char *bucket, store **out, cl_error *err);
 

@@ -1132,8 +1132,6 @@ static const store_ops fs_ops = {
 
 cl_status store_fs_open(const char *location, store **out, cl_error *err)
 {
-  if(!*location)
-    return cl_fail(err, CL_ERR_USAGE, "store: empty directory name");
   buf root = BUF_INIT;
   if(location[0] != '/') {
     char cwd[4096];
