@@ -137,55 +137,62 @@ test('a failed read, write, flush, rename or mkdir loses nothing, and a replay c
   }
 });
 
-test('collator cat names a stored key once when a read of it fails', async () => {
+// Runs `collator ARGS` under the fault shim once cleanly, then once for
+// each read that run made, with that read failing (EIO): the clean run, its
+// read count, and each faulted run with what the shim reported.
+async function failEachRead(args) {
   const shim = path.resolve(buildFaultShim());
-  const work = mkdtempSync(path.join(tmpdir(), 'disk-faults-cat-'));
+  const work = mkdtempSync(path.join(tmpdir(), 'disk-faults-read-'));
   const reportFile = path.join(work, 'report');
+  const once = (extra) => run(args, { LD_PRELOAD: shim, FAULT_REPORT: reportFile, FAULT_KIND: 'read', ...extra });
+  try {
+    const clean = await once({});
+    const reads = report(reportFile).calls;
+    const faulted = [];
+    for (let k = 1; k <= reads; k++) {
+      const r = await once({ FAULT_AT: String(k), FAULT_ERRNO: 'EIO' });
+      faulted.push({ k, r, fault: report(reportFile) });
+    }
+    return { clean, reads, faulted };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+test('collator cat names a stored key once when a read of it fails', async () => {
   const st = localStore();
   try {
     await prepareScenario(st, SCENARIOS[1], NOW_PRIOR);
     const current = [...(await st.outputs()).keys()].find((k) => k.includes('/current/'));
     assert.ok(current, 'a current file');
-    const cat = (extra) => run(['cat', '--store', st.url, current],
-      { LD_PRELOAD: shim, FAULT_REPORT: reportFile, FAULT_KIND: 'read', ...extra });
-    const clean = await cat({});
+    const { clean, reads, faulted } = await failEachRead(['cat', '--store', st.url, current]);
     assert.equal(clean.status, 0, clean.stderr);
-    const reads = report(reportFile).calls;
     assert.ok(reads >= 2, `${reads} reads`);
-    for (let k = 1; k <= reads; k++) {
-      const r = await cat({ FAULT_AT: String(k), FAULT_ERRNO: 'EIO' });
-      assert.ok(report(reportFile).fired, `read ${k}: the fault did not fire`);
+    for (const { k, r, fault } of faulted) {
+      assert.ok(fault.fired, `read ${k}: the fault did not fire`);
       assert.notEqual(r.status, 0, `read ${k} failing was not reported`);
       assert.match(r.stderr, /Input\/output error/, `read ${k}: ${r.stderr}`);
       assertNamesOnce(r.stderr, [current], `read ${k}`);
     }
   } finally {
     await st.close();
-    rmSync(work, { recursive: true, force: true });
   }
 });
 
 test('a listing whose directory read or stat fails reports it instead of skipping keys', async () => {
-  const shim = path.resolve(buildFaultShim());
-  const work = mkdtempSync(path.join(tmpdir(), 'disk-faults-list-'));
-  const reportFile = path.join(work, 'report');
   const st = localStore();
   try {
     await st.put(key('a.json'), apps('a'));
     await st.put(key('b.json'), apps('a', 'b'));
     await st.put(key('s.json', 'sms_log'), sms(0, 3));
     await st.put(`uploads/users/${USER + 1}/serial/d2/app_packages/c.json`, apps('c'));
-    const plan = (extra) => run(['backfill', '--store', st.url, '--prefix', 'uploads/users/', '--dry-run'],
-      { LD_PRELOAD: shim, FAULT_REPORT: reportFile, FAULT_KIND: 'read', ...extra });
-    const clean = await plan({});
+    const { clean, reads, faulted } = await failEachRead(['backfill', '--store', st.url, '--prefix',
+      'uploads/users/', '--dry-run']);
     assert.equal(clean.status, 0, clean.stderr);
     assert.equal(JSON.parse(clean.stdout.trim().split('\n').at(-1)).uploads, 4, clean.stdout);
-    const { calls } = report(reportFile);
-    assert.ok(calls >= 4, `${calls} reads`);
+    assert.ok(reads >= 4, `${reads} reads`);
     const names = new Set();
-    for (let k = 1; k <= calls; k++) {
-      const r = await plan({ FAULT_AT: String(k), FAULT_ERRNO: 'EIO' });
-      const fault = report(reportFile);
+    for (const { k, r, fault } of faulted) {
       assert.ok(fault.fired, `read ${k}: the fault did not fire`);
       names.add(fault.name);
       assert.notEqual(r.status, 0, `read ${k} (${fault.name}) failing was not reported: ${r.stdout}`);
@@ -196,6 +203,5 @@ test('a listing whose directory read or stat fails reports it instead of skippin
     assert.ok([...names].some((n) => n.startsWith('stat')), [...names].join(' '));
   } finally {
     await st.close();
-    rmSync(work, { recursive: true, force: true });
   }
 });
