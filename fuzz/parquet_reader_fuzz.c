@@ -18,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   /* Keep each input's allocations well under the fuzzer's RSS limit. */
   options.max_column_values = 1u << 20;
   options.max_page_bytes = 16u << 20;
+  options.max_read_bytes = 32u << 20;
   if(parquet_reader_open(stream_file_from_memory(&memory, "fuzz input"), &options, &reader, &err))
     return 0;
   const parquet_schema *schema = parquet_reader_schema(reader);

@@ -373,6 +373,129 @@ TEST(reader_limits_are_enforced)
   close_opened(&o);
 }
 
+/* One column's file written by our writer into file. */
+static void write_one_column(buf *file, const parquet_column_schema *column,
+                             const parquet_writer_options *options, size_t rows,
+                             const parquet_column_vector *vector)
+{
+  parquet_schema schema = {1, (parquet_column_schema *)column};
+  parquet_writer *writer = NULL;
+  cl_error err = {0};
+  buf_init(file, 0);
+  CHECK_OK(parquet_writer_create(stream_sink_to_buf(file), &schema, options, &writer, &err), &err);
+  if(writer) {
+    CHECK_OK(parquet_writer_add_row_group(writer, rows, vector, &err), &err);
+    CHECK_OK(parquet_writer_finish(writer, &err), &err);
+  }
+  parquet_writer_free(writer);
+}
+
+static cl_status read_first_column(const buf *file, cl_error *err)
+{
+  stream_memory memory = {(const uint8_t *)file->data, file->len, 0};
+  parquet_reader *reader = NULL;
+  cl_status status = parquet_reader_open(stream_file_from_memory(&memory, "bomb.parquet"), NULL,
+                                         &reader, err);
+  if(!status) {
+    parquet_column_vector v;
+    status = parquet_reader_read_column(reader, 0, 0, &v, err);
+    if(!status)
+      parquet_column_vector_free(&v);
+  }
+  parquet_reader_free(reader);
+  return status;
+}
+
+/* A run of nulls, or a zstd page of one repeated value, takes a few bytes of
+ * the file for any number of values: the memory a read may take grows with
+ * the file, so a small file cannot make it allocate gigabytes. */
+TEST(reader_memory_is_bounded_by_the_file_size)
+{
+  static const parquet_column_schema nulls = {.name = "gone", .physical = PARQUET_INT32,
+                                              .logical = PARQUET_LOGICAL_NULL, .optional = 1};
+  static const struct {
+    size_t rows;
+    cl_status expected;
+  } null_cases[] = {
+    {1u << 22, CL_OK},          /* 20 MiB of values and flags */
+    {1u << 24, CL_ERR_LIMIT},   /* 80 MiB from a file of a few hundred bytes */
+  };
+  for(size_t i = 0; i < sizeof(null_cases) / sizeof(null_cases[0]); i++) {
+    buf file;
+    parquet_column_vector ignored = {0};
+    write_one_column(&file, &nulls, NULL, null_cases[i].rows, &ignored);
+    CHECK(file.len < 4096);
+    cl_error err = {0};
+    CHECK_STATUS(read_first_column(&file, &err), null_cases[i].expected);
+    if(null_cases[i].expected)
+      CHECK(strstr(err.message, "bomb.parquet: row group 0, column gone: decoding needs more than"));
+    buf_free(&file);
+  }
+
+  /* 80 zstd pages of 1 MiB, each one string repeated, kept because
+   * values point into them. */
+  static const parquet_column_schema text = {.name = "text", .physical = PARQUET_BYTE_ARRAY,
+                                             .logical = PARQUET_LOGICAL_STRING};
+  enum { value_bytes = 64 << 10, rows = 1280 };
+  uint8_t *value = calloc(1, value_bytes);
+  parquet_bytes *values = malloc(rows * sizeof(*values));
+  for(size_t i = 0; i < rows; i++)
+    values[i] = (parquet_bytes){value, value_bytes};
+  parquet_column_vector vector = {.count = rows, .values.bytes = values};
+  parquet_writer_options options;
+  parquet_writer_options_default(&options);
+  options.codec = PARQUET_CODEC_ZSTD;
+  options.dictionary = 0;
+  buf file;
+  write_one_column(&file, &text, &options, rows, &vector);
+  CHECK(file.len < (1u << 20));
+  cl_error err = {0};
+  CHECK_STATUS(read_first_column(&file, &err), CL_ERR_LIMIT);
+  CHECK(strstr(err.message, "column text: decoding needs more than"));
+  buf_free(&file);
+  free(values);
+  free(value);
+}
+
+/* A footer whose one row group lists a million column chunks of five bytes
+ * each (a data_page_offset and nothing else), each decoding to a structure
+ * of 176 bytes: 176 MB from a 5 MB file, over its 64 MiB + 16 x 5 MB. */
+TEST(reader_footer_memory_is_bounded_by_the_file_size)
+{
+  static const uint8_t head[] = {
+    'P', 'A', 'R', '1',
+    0x15, 0x02,                                     /* version 1 */
+    0x19, 0x2c,                                     /* schema: two elements */
+    0x48, 0x01, 's', 0x15, 0x02, 0x00,              /* root "s", one child */
+    0x15, 0x02, 0x25, 0x02, 0x18, 0x01, 'a', 0x00,  /* INT32 OPTIONAL "a" */
+    0x16, 0x00,                                     /* num_rows 0 */
+    0x19, 0x1c,                                     /* row_groups: one */
+    0x19, 0xfc, 0xc0, 0x84, 0x3d,                   /* columns: 1,000,000 */
+  };
+  static const uint8_t chunk[] = {0x3c, 0x96, 0x08, 0x00, 0x00};
+  static const uint8_t tail[] = {0x16, 0x00, 0x16, 0x00, 0x00, 0x00};
+  enum { chunks = 1000000 };
+  size_t footer = sizeof(head) - 4 + (size_t)chunks * sizeof(chunk) + sizeof(tail);
+  buf file;
+  buf_init(&file, 0);
+  CHECK(!buf_append(&file, head, sizeof(head)));
+  for(size_t i = 0; i < chunks; i++)
+    CHECK(!buf_append(&file, chunk, sizeof(chunk)));
+  uint8_t end[8] = {(uint8_t)footer, (uint8_t)(footer >> 8), (uint8_t)(footer >> 16),
+                    (uint8_t)(footer >> 24), 'P', 'A', 'R', '1'};
+  CHECK(!buf_append(&file, tail, sizeof(tail)));
+  CHECK(!buf_append(&file, end, sizeof(end)));
+  stream_memory memory = {(const uint8_t *)file.data, file.len, 0};
+  parquet_reader *reader = NULL;
+  cl_error err = {0};
+  CHECK_STATUS(parquet_reader_open(stream_file_from_memory(&memory, "wide.parquet"), NULL, &reader,
+                                   &err), CL_ERR_LIMIT);
+  CHECK(strstr(err.message, "wide.parquet: footer: decoding needs more memory than the file's "
+                            "size allows"));
+  parquet_reader_free(reader);
+  buf_free(&file);
+}
+
 TEST(reader_reads_from_a_file_descriptor)
 {
   char path[600];

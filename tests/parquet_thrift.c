@@ -200,7 +200,7 @@ TEST(thrift_footer_round_trip)
   pq_footer_encode(&b, &schema, &group, 1, kv, 2, "me");
   pq_footer f;
   cl_error err = {0};
-  CHECK_OK(pq_footer_decode((const uint8_t *)b.data, b.len, &f, &err), &err);
+  CHECK_OK(pq_footer_decode((const uint8_t *)b.data, b.len, UINT64_MAX, &f, &err), &err);
   CHECK_INT(f.version, 2);
   CHECK_INT(f.num_rows, 5);
   CHECK_INT(f.schema_count, 5);
@@ -229,13 +229,13 @@ TEST(thrift_footer_round_trip)
   pq_footer_free(&f);
   /* Every truncation and every single-byte corruption fails cleanly or decodes. */
   for(size_t len = 0; len < b.len; len++) {
-    cl_status status = pq_footer_decode((const uint8_t *)b.data, len, &f, &err);
+    cl_status status = pq_footer_decode((const uint8_t *)b.data, len, UINT64_MAX, &f, &err);
     CHECK(status == CL_ERR_FORMAT);
   }
   for(size_t at = 0; at < b.len; at++) {
     char saved = b.data[at];
     b.data[at] = (char)(saved ^ 0x5a);
-    if(pq_footer_decode((const uint8_t *)b.data, b.len, &f, &err) == CL_OK)
+    if(pq_footer_decode((const uint8_t *)b.data, b.len, UINT64_MAX, &f, &err) == CL_OK)
       pq_footer_free(&f);
     b.data[at] = saved;
   }

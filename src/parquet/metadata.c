@@ -22,14 +22,6 @@ static void *arena_alloc(pq_footer *footer, size_t count, size_t size)
   return block->align;
 }
 
-static char *arena_string(pq_footer *footer, const uint8_t *data, uint32_t len)
-{
-  char *s = arena_alloc(footer, (size_t)len + 1, 1);
-  if(s && len)
-    memcpy(s, data, len);
-  return s;
-}
-
 void pq_footer_free(pq_footer *footer)
 {
   if(!footer)
@@ -48,14 +40,26 @@ void pq_footer_free(pq_footer *footer)
 typedef struct decoder {
   thrift_reader r;
   pq_footer *footer;
-  int nomem;
+  uint64_t memory_left;     /* of max_memory */
+  cl_status failure;        /* CL_ERR_FORMAT unless memory ran out */
 } decoder;
 
 static void *dec_alloc(decoder *d, size_t count, size_t size)
 {
-  void *p = arena_alloc(d->footer, count ? count : 1, size);
+  if(!count)
+    count = 1;
+  /* Each list element takes a byte or more of the footer but decodes to a
+   * structure of up to ~200 bytes: without a bound a 64 MiB footer could
+   * take gigabytes. */
+  if(size && count > d->memory_left / size) {
+    d->failure = CL_ERR_LIMIT;
+    thrift_reader_fail(&d->r, "decoding needs more memory than the file's size allows");
+    return NULL;
+  }
+  d->memory_left -= count * size;
+  void *p = arena_alloc(d->footer, count, size);
   if(!p) {
-    d->nomem = 1;
+    d->failure = CL_ERR_NOMEM;
     thrift_reader_fail(&d->r, "out of memory");
   }
   return p;
@@ -67,11 +71,9 @@ static char *dec_string(decoder *d, int type)
   const uint8_t *data = thrift_read_binary(&d->r, type, &len);
   if(d->r.failed)
     return NULL;
-  char *s = arena_string(d->footer, data, len);
-  if(!s) {
-    d->nomem = 1;
-    thrift_reader_fail(&d->r, "out of memory");
-  }
+  char *s = dec_alloc(d, (size_t)len + 1, 1);
+  if(s && len)
+    memcpy(s, data, len);
   return s;
 }
 
@@ -330,13 +332,16 @@ static void decode_key_value(decoder *d, parquet_key_value *kv)
     kv->value = ""; /* value is optional in parquet.thrift */
 }
 
-cl_status pq_footer_decode(const uint8_t *data, size_t len, pq_footer *out, cl_error *err)
+cl_status pq_footer_decode(const uint8_t *data, size_t len, uint64_t max_memory, pq_footer *out,
+                           cl_error *err)
 {
   decoder d;
   memset(out, 0, sizeof(*out));
   memset(&d, 0, sizeof(d));
   thrift_reader_init(&d.r, data, len);
   d.footer = out;
+  d.memory_left = max_memory;
+  d.failure = CL_ERR_FORMAT;
   thrift_reader *r = &d.r;
   int16_t id;
   int type, elem;
@@ -403,7 +408,7 @@ cl_status pq_footer_decode(const uint8_t *data, size_t len, pq_footer *out, cl_e
   if(!r->failed && out->num_rows < 0)
     thrift_reader_fail(r, "negative num_rows");
   if(r->failed) {
-    cl_status status = d.nomem ? CL_ERR_NOMEM : CL_ERR_FORMAT;
+    cl_status status = d.failure;
     cl_fail(err, status, "footer: %s at byte %zu of %zu", r->what,
             (size_t)(r->pos - (const uint8_t *)data), len);
     pq_footer_free(out);

@@ -127,8 +127,10 @@ typedef struct pq_footer {
   pq_arena_block *arena;
 } pq_footer;
 
-/* Decode a footer; binary statistics borrow data, which must outlive it. */
-cl_status pq_footer_decode(const uint8_t *data, size_t len, pq_footer *out, cl_error *err);
+/* Decode a footer; binary statistics borrow data, which must outlive it.
+ * Its structures may take at most max_memory bytes (CL_ERR_LIMIT). */
+cl_status pq_footer_decode(const uint8_t *data, size_t len, uint64_t max_memory, pq_footer *out,
+                           cl_error *err);
 void pq_footer_free(pq_footer *footer);
 
 typedef struct pq_page_header {

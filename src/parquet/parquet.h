@@ -171,10 +171,17 @@ uint64_t parquet_writer_bytes_written(const parquet_writer *writer);
 typedef struct parquet_reader_options {
   uint64_t max_footer_bytes;    /* default 64 MiB */
   uint64_t max_page_bytes;      /* one page, compressed or not; default 256 MiB */
-  /* Rows one parquet_reader_read_column() may return (a row group's row
-   * count is not bounded by its bytes: a run of nulls takes a few bytes);
-   * default 2^27. */
+  /* Rows one parquet_reader_read_column() may return; default 2^27. */
   uint64_t max_column_values;
+  /* Memory that decoding the footer, or one parquet_reader_read_column(),
+   * may allocate: max_read_bytes + max_read_bytes_per_file_byte x the
+   * file's size; default 64 MiB + 16x. A run of nulls or of one dictionary
+   * index, or a compressed page of zeros, takes a few bytes of the file for
+   * any number of values, and a footer structure of ~200 bytes takes five,
+   * so a bound that does not grow with the input would refuse real files
+   * and one that ignores the input lets a 100-byte file take gigabytes. */
+  uint64_t max_read_bytes;
+  uint64_t max_read_bytes_per_file_byte;
 } parquet_reader_options;
 
 void parquet_reader_options_default(parquet_reader_options *options);

@@ -74,6 +74,19 @@ void parquet_reader_options_default(parquet_reader_options *options)
   options->max_footer_bytes = 64u << 20;
   options->max_page_bytes = 256u << 20;
   options->max_column_values = 1u << 27;
+  options->max_read_bytes = 64u << 20;
+  options->max_read_bytes_per_file_byte = 16;
+}
+
+/* What one read may allocate: see parquet_reader_options. */
+static uint64_t read_budget(const parquet_reader *r)
+{
+  uint64_t per_byte = r->options.max_read_bytes_per_file_byte, scaled = UINT64_MAX, total;
+  if(!per_byte || r->file.size <= UINT64_MAX / per_byte)
+    scaled = r->file.size * per_byte;
+  if(__builtin_add_overflow(scaled, r->options.max_read_bytes, &total))
+    total = UINT64_MAX;
+  return total;
 }
 
 const pq_footer *pq_reader_footer(const parquet_reader *reader)
@@ -398,7 +411,8 @@ cl_status parquet_reader_open(stream_file file, const parquet_reader_options *op
     cl_error_prefix(err, "%s", file.name);
     goto fail;
   }
-  if((status = pq_footer_decode(r->footer_bytes, r->footer_length, &r->footer, err))) {
+  if((status = pq_footer_decode(r->footer_bytes, r->footer_length, read_budget(r), &r->footer,
+                                 err))) {
     cl_error_prefix(err, "%s", file.name);
     goto fail;
   }
@@ -435,6 +449,8 @@ typedef struct column_read {
   parquet_column_vector *out;
   vector_storage *storage;
   size_t rows, produced;
+  uint64_t kept_bytes;      /* allocated for out so far */
+  cl_status failure;        /* why keep_block() returned NULL */
   uint8_t *values;          /* out's values array */
   void *dict;
   size_t dict_count;
@@ -478,13 +494,24 @@ static cl_status decode_prefixed_levels(column_read *c, const char *what, const 
   return CL_OK;
 }
 
-/* A block the vector keeps, or NULL after recording the failure. */
+/* A block the vector keeps, or NULL after recording the failure in
+ * c->failure. */
 static void *keep_block(column_read *c, size_t size)
 {
+  uint64_t budget = read_budget(c->r);
+  if(size > budget - c->kept_bytes) {
+    c->failure = cl_fail(c->err, CL_ERR_LIMIT,
+                   "%s: row group %zu, column %s: decoding needs more than the %llu bytes of "
+                   "memory allowed for a file of %llu bytes", c->r->file.name, c->row_group,
+                   c->schema->name, (unsigned long long)budget,
+                   (unsigned long long)c->r->file.size);
+    return NULL;
+  }
+  c->kept_bytes += size;
   void *p = malloc(size ? size : 1);
   if(!p || !storage_add(c->storage, p)) {
     free(p);
-    page_fail(c, CL_ERR_NOMEM, "out of memory");
+    c->failure = page_fail(c, CL_ERR_NOMEM, "out of memory");
     return NULL;
   }
   return p;
@@ -502,7 +529,7 @@ static cl_status page_body(column_read *c, parquet_codec codec, const uint8_t *s
       /* An uncompressed v2 page inside a compressed chunk. */
       uint8_t *copy = keep_block(c, raw_len);
       if(!copy)
-        return CL_ERR_NOMEM;
+        return c->failure;
       if(raw_len)
         memcpy(copy, src, raw_len);
       src = copy;
@@ -513,7 +540,7 @@ static cl_status page_body(column_read *c, parquet_codec codec, const uint8_t *s
   uint8_t *dst;
   if(keep) {
     if(!(dst = keep_block(c, raw_len)))
-      return CL_ERR_NOMEM;
+      return c->failure;
   } else {
     buf_clear(&c->r->page);
     if(buf_reserve(&c->r->page, raw_len))
@@ -631,15 +658,20 @@ static cl_status decode_values(column_read *c, int32_t encoding, const uint8_t *
       return page_fail(c, CL_ERR_FORMAT, "DELTA_BYTE_ARRAY for a non-byte-array column");
     uint8_t *heap = NULL;
     parquet_bytes *v = (parquet_bytes *)(void *)dst;
-    why = pq_delta_byte_array_decode(data, len, k, c->r->options.max_page_bytes, v, &heap);
-    if(!why && !storage_add(c->storage, heap)) {
+    uint64_t room = read_budget(c->r) - c->kept_bytes;
+    uint64_t limit = c->r->options.max_page_bytes < room ? c->r->options.max_page_bytes : room;
+    why = pq_delta_byte_array_decode(data, len, k, limit, v, &heap);
+    if(why)
+      break;
+    if(!storage_add(c->storage, heap)) {
       free(heap);
       return page_fail(c, CL_ERR_NOMEM, "out of memory");
     }
-    if(!why && s->physical == PARQUET_FIXED_LEN_BYTE_ARRAY)
-      for(size_t i = 0; i < k; i++)
-        if(v[i].len != (uint32_t)s->type_length)
-          return page_fail(c, CL_ERR_FORMAT, "DELTA_BYTE_ARRAY value of the wrong fixed length");
+    for(size_t i = 0; i < k; i++) {
+      c->kept_bytes += v[i].len;
+      if(s->physical == PARQUET_FIXED_LEN_BYTE_ARRAY && v[i].len != (uint32_t)s->type_length)
+        return page_fail(c, CL_ERR_FORMAT, "DELTA_BYTE_ARRAY value of the wrong fixed length");
+    }
     break;
   }
   case PQ_ENC_BYTE_STREAM_SPLIT: {
@@ -649,7 +681,7 @@ static cl_status decode_values(column_read *c, int32_t encoding, const uint8_t *
         return page_fail(c, CL_ERR_FORMAT, "BYTE_STREAM_SPLIT values past the end of the page");
       uint8_t *heap = keep_block(c, k * w);
       if(!heap)
-        return CL_ERR_NOMEM;
+        return c->failure;
       if(!(why = pq_byte_stream_split_decode(data, len, k, w, heap))) {
         parquet_bytes *v = (parquet_bytes *)(void *)dst;
         for(size_t i = 0; i < k; i++)
@@ -807,13 +839,13 @@ cl_status parquet_reader_read_column(parquet_reader *reader, size_t row_group, s
   out->count = c.rows;
 
   if(!(c.values = keep_block(&c, c.rows * c.value_size))) {
-    status = CL_ERR_NOMEM;
+    status = c.failure;
     goto fail;
   }
   out->values.boolean = c.values;
   if(s->optional) {
     if(!(out->defined = keep_block(&c, c.rows))) {
-      status = CL_ERR_NOMEM;
+      status = c.failure;
       goto fail;
     }
   }
@@ -825,7 +857,7 @@ cl_status parquet_reader_read_column(parquet_reader *reader, size_t row_group, s
   c.chunk_kept = c.bytes_type && m->codec == PARQUET_CODEC_NONE;
   if(c.chunk_kept) {
     if(!(chunk = keep_block(&c, (size_t)len))) {
-      status = CL_ERR_NOMEM;
+      status = c.failure;
       goto fail;
     }
   } else {
