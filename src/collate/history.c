@@ -1,6 +1,7 @@
 #include "collate/history.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -123,6 +124,20 @@ static cl_status open_reader(history_file *h, const parquet_schema *ours, cl_err
       return status;
     return unreadable(h, err);
   }
+  /* A run of nulls or of one repeated value takes a few bytes for any number
+   * of rows, while a real history row holds an MD5 id and row_hash, 16
+   * bytes of entropy each: a file with more rows than bytes is forged or
+   * corrupt, and decoding it would take time out of all proportion to its
+   * size (a 1 MB file of 2^27 null rows: a minute). */
+  const parquet_file_info *info = parquet_reader_info(h->reader);
+  uint64_t rows = 0;
+  for(size_t g = 0; g < info->row_group_count && rows <= h->file.size; g++)
+    if(info->row_groups[g].row_count > 0)
+      rows += (uint64_t)info->row_groups[g].row_count;
+  if(rows > h->file.size)
+    return cl_fail(err, CL_ERR_FORMAT,
+                   "unreadable history %s: %" PRIu64 " rows in %" PRIu64 " bytes, more rows than "
+                   "bytes", h->name, rows, h->file.size);
   const parquet_schema *theirs = parquet_reader_schema(h->reader);
   status = check_columns_of_type(h, theirs, err);
   if(status)
