@@ -501,10 +501,10 @@ static void *keep_block(column_read *c, size_t size)
   uint64_t budget = read_budget(c->r);
   if(size > budget - c->kept_bytes) {
     c->failure = cl_fail(c->err, CL_ERR_LIMIT,
-                   "%s: row group %zu, column %s: decoding needs more than the %llu bytes of "
-                   "memory allowed for a file of %llu bytes", c->r->file.name, c->row_group,
-                   c->schema->name, (unsigned long long)budget,
-                   (unsigned long long)c->r->file.size);
+                         "%s: row group %zu, column %s: decoding needs more than the %llu bytes "
+                         "of memory allowed for a file of %llu bytes", c->r->file.name,
+                         c->row_group, c->schema->name, (unsigned long long)budget,
+                         (unsigned long long)c->r->file.size);
     return NULL;
   }
   c->kept_bytes += size;
