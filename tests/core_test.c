@@ -27,6 +27,9 @@ TEST(buf_limit_is_sticky)
   CHECK_INT(buf_putc(&b, 'x'), CL_ERR_LIMIT);
   CHECK_INT(buf_append_str(&b, ""), CL_ERR_LIMIT);
   CHECK_INT(buf_status(&b), CL_ERR_LIMIT);
+  CHECK_INT(buf_printf(&b, "%d", 1), CL_ERR_LIMIT);
+  CHECK_INT(buf_printf(&b, "%ls", L"\x20ac"), CL_ERR_LIMIT); /* an encoding error later */
+  CHECK_INT(buf_status(&b), CL_ERR_LIMIT);
   CHECK_STR(b.data, "12345678");
   buf_clear(&b);
   CHECK_INT(buf_status(&b), CL_OK);
@@ -68,6 +71,32 @@ TEST(utc_formats_like_python_str)
     char text[40];
     utc_format_python(python_datetimes[i].micros, text, sizeof(text));
     CHECK_STR(text, python_datetimes[i].python);
+  }
+}
+
+/* The ends of int64: years of six digits and a sign, and no overflow on
+ * the way (UBSan checks). A short dst truncates, and the length says so. */
+TEST(utc_formats_the_whole_int64_range)
+{
+  static const struct {
+    int64_t micros;
+    const char *python, *date, *iso;
+  } vectors[] = {
+    {INT64_MIN, "-290308-12-21 19:59:05.224192", "-290308-12-21",
+     "-290308-12-21T19:59:05.224192Z"},
+    {INT64_MAX, "294247-01-10 04:00:54.775807", "294247-01-10", "294247-01-10T04:00:54.775807Z"},
+  };
+  for(size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+    char text[31];
+    CHECK_INT(utc_format_python(vectors[i].micros, text, 30), strlen(vectors[i].python));
+    CHECK_STR(text, vectors[i].python);
+    CHECK_INT(utc_format_date(vectors[i].micros, text, 14), strlen(vectors[i].date));
+    CHECK_STR(text, vectors[i].date);
+    CHECK_INT(utc_format_iso8601(vectors[i].micros, text, 31), strlen(vectors[i].iso));
+    CHECK_STR(text, vectors[i].iso);
+    CHECK_INT(utc_format_python(vectors[i].micros, text, 27), 26);
+    CHECK_INT(strlen(text), 26);
+    CHECK_INT(utc_format_python(vectors[i].micros, text, 0), 0);
   }
 }
 
@@ -165,6 +194,12 @@ TEST(url_decodes_event_keys)
     CHECK_STATUS(url_decode_form(bad[i], strlen(bad[i]), &out, &err), CL_ERR_FORMAT);
     buf_free(&out);
   }
+  buf small;
+  buf_init(&small, 3);
+  cl_error err;
+  CHECK_STATUS(url_decode_form("abcdef", 6, &small, &err), CL_ERR_LIMIT);
+  CHECK_STR(err.message, "decoding a key: longer than the limit");
+  buf_free(&small);
 }
 
 TEST(url_hex_digit_values)

@@ -337,9 +337,11 @@ static void append_timestamp(buf *out, int64_t micros, int nanos)
   int64_t fraction = micros % UTC_MICROS_PER_SECOND;
   if(fraction < 0)
     fraction += UTC_MICROS_PER_SECOND;
-  /* Formatting the whole second keeps utc_format_python's fraction out. */
-  utc_format_python(micros - fraction, text, sizeof(text));
-  buf_append_str(out, text);
+  /* The fraction is written below, with the nanoseconds; utc_format_python
+   * adds ".ffffff" when it is not zero. (Formatting micros - fraction
+   * instead overflows near INT64_MIN.) */
+  size_t len = utc_format_python(micros, text, sizeof(text));
+  buf_append(out, text, fraction ? len - 7 : len);
   if(nanos)
     buf_printf(out, ".%06d%03d", (int)fraction, nanos);
   else if(fraction)

@@ -107,6 +107,8 @@ cl_status buf_printf(buf *b, const char *fmt, ...)
   int n;
   cl_status status;
 
+  if(b->failed)
+    return b->failed;
   va_start(ap, fmt);
   n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);

@@ -28,8 +28,11 @@ cl_status url_decode_form(const char *text, size_t len, buf *out, cl_error *err)
     }
     buf_putc(out, c);
   }
-  return buf_status(out) ? cl_fail(err, buf_status(out), "decoding a key: out of memory")
-                         : CL_OK;
+  cl_status status = buf_status(out);
+  if(status)
+    return cl_fail(err, status, "decoding a key: %s",
+                   status == CL_ERR_NOMEM ? "out of memory" : "longer than the limit");
+  return CL_OK;
 }
 
 cl_status url_encode(const char *text, size_t len, int keep_slash, buf *out)

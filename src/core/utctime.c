@@ -42,7 +42,10 @@ int64_t utc_floor_div(int64_t a, int64_t b)
 void utc_civil_from_micros(int64_t micros, utc_civil *out)
 {
   int64_t days = utc_floor_div(micros, UTC_MICROS_PER_DAY);
-  int64_t rest = micros - days * UTC_MICROS_PER_DAY;
+  /* Not micros - days * a day: near INT64_MIN that product overflows. */
+  int64_t rest = micros % UTC_MICROS_PER_DAY;
+  if(rest < 0)
+    rest += UTC_MICROS_PER_DAY;
   int64_t secs = rest / UTC_MICROS_PER_SECOND;
 
   utc_civil_from_days(days, &out->year, &out->month, &out->day);
@@ -64,6 +67,14 @@ cl_status utc_micros_from_civil(const utc_civil *c, int64_t *micros)
   return CL_OK;
 }
 
+/* What snprintf wrote, not what it wanted to. */
+static size_t written(int n, size_t cap)
+{
+  if(n < 0 || cap == 0)
+    return 0;
+  return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 size_t utc_format_python(int64_t micros, char *dst, size_t cap)
 {
   utc_civil c;
@@ -75,7 +86,7 @@ size_t utc_format_python(int64_t micros, char *dst, size_t cap)
   else
     n = snprintf(dst, cap, "%04" PRId64 "-%02d-%02d %02d:%02d:%02d", c.year,
                  c.month, c.day, c.hour, c.minute, c.second);
-  return n < 0 ? 0 : (size_t)n;
+  return written(n, cap);
 }
 
 size_t utc_format_date(int64_t micros, char *dst, size_t cap)
@@ -84,7 +95,7 @@ size_t utc_format_date(int64_t micros, char *dst, size_t cap)
   int n;
   utc_civil_from_micros(micros, &c);
   n = snprintf(dst, cap, "%04" PRId64 "-%02d-%02d", c.year, c.month, c.day);
-  return n < 0 ? 0 : (size_t)n;
+  return written(n, cap);
 }
 
 size_t utc_format_iso8601(int64_t micros, char *dst, size_t cap)
@@ -94,7 +105,7 @@ size_t utc_format_iso8601(int64_t micros, char *dst, size_t cap)
   utc_civil_from_micros(micros, &c);
   n = snprintf(dst, cap, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%06dZ", c.year, c.month,
                c.day, c.hour, c.minute, c.second, c.microsecond);
-  return n < 0 ? 0 : (size_t)n;
+  return written(n, cap);
 }
 
 static int read_digits(const char **p, int count, int *value)

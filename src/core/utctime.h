@@ -39,15 +39,17 @@ void utc_civil_from_micros(int64_t micros, utc_civil *out);
 cl_status utc_micros_from_civil(const utc_civil *civil, int64_t *micros);
 
 /* Python str(datetime): "YYYY-MM-DD HH:MM:SS", plus ".ffffff" when the
- * microsecond is non-zero. dst needs 27 bytes; returns the length written.
- * Years outside 1..9999 are written with as many digits as they need. */
+ * microsecond is non-zero. Years outside 1..9999 are written with as many
+ * digits as they need, so dst needs 27 bytes, or 30 for any int64. These
+ * formatters return the length written, which a short dst truncates. */
 size_t utc_format_python(int64_t micros, char *dst, size_t cap);
 
-/* "YYYY-MM-DD". dst needs 11 bytes. */
+/* "YYYY-MM-DD". dst needs 11 bytes, or 14 for any int64. */
 size_t utc_format_date(int64_t micros, char *dst, size_t cap);
 
 /* ISO 8601 with a fixed six-digit fraction, "YYYY-MM-DDTHH:MM:SS.ffffffZ",
- * so timestamps written into records sort as text. dst needs 28 bytes. */
+ * so timestamps written into records sort as text. dst needs 28 bytes, or
+ * 31 for any int64. */
 size_t utc_format_iso8601(int64_t micros, char *dst, size_t cap);
 
 /* ISO 8601 / RFC 3339: "2026-11-24T10:00:00Z", optional fraction, "Z" or

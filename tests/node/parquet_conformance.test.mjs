@@ -146,3 +146,18 @@ describe('parquet-testing bad_data/: refused cleanly', () => {
     });
   }
 });
+
+// One TIMESTAMP(MICROS) column holding INT64_MIN, -1 and INT64_MAX, written
+// by our writer: years of six digits and a sign (the unit tests check the
+// same ends under UBSan).
+test('cat and schema print timestamps at both ends of int64', () => {
+  const file = path.resolve('tests/fixtures/parquet/timestamps_int64_ends.parquet');
+  const ends = ['-290308-12-21 19:59:05.224192', '1969-12-31 23:59:59.999999',
+    '294247-01-10 04:00:54.775807'];
+  const cat = runCollator(['cat', '--format', 'jsonl', file]);
+  assert.equal(cat.status, 0, cat.stderr);
+  assert.deepStrictEqual(cat.stdout.trim().split('\n').map((line) => JSON.parse(line).ts), ends);
+  const schema = runCollator(['schema', file]);
+  assert.equal(schema.status, 0, schema.stderr);
+  assert.match(schema.stdout, new RegExp(`min ${ends[0]}, max ${ends[2]}, nulls 0`));
+});
