@@ -14,16 +14,23 @@ failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-count() { # add the "N passed, N failed" line of the last suite's output
-  local line
+count() { # count NAME STATUS: add the last suite's "N passed, N failed" line
+  local line suite_failed
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
   if [ -z "$line" ]; then
-    echo "test: $1 printed no result line" >&2
+    echo "test: $1 printed no result line (exit status $2)" >&2
     failed=$((failed + 1))
     return
   fi
+  suite_failed=$(echo "$line" | cut -d' ' -f3)
   passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
-  failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+  failed=$((failed + suite_failed))
+  # A leak found by LeakSanitizer at exit, or a runner that died after its
+  # last test, shows only in the exit status.
+  if [ "$2" -ne 0 ] && [ "$suite_failed" -eq 0 ]; then
+    echo "test: $1 exited with status $2 after reporting no failure" >&2
+    failed=$((failed + 1))
+  fi
 }
 
 suite() { # suite NAME COMMAND...: run, show output, count its result line
@@ -31,7 +38,7 @@ suite() { # suite NAME COMMAND...: run, show output, count its result line
   shift
   echo "== $name"
   "$@" 2>&1 | tee "$log"
-  count "$name"
+  count "$name" "${PIPESTATUS[0]}"
 }
 
 echo "== build (gcc)"
@@ -50,6 +57,7 @@ node_suite() {
   COLLATOR_BIN=$PWD/build/gcc/collator node --test --test-reporter=tap \
     --test-concurrency=1 $files | tee /dev/stderr |
     awk '/^# pass /{p=$3} /^# fail /{f=$3} END{printf "%d passed, %d failed\n", p, f}'
+  return "${PIPESTATUS[0]}"
 }
 suite "node (interop, S3, Lambda)" node_suite
 
