@@ -394,6 +394,13 @@ t = yaml.load(open('deploy/template.yaml'), Loader=Loader)
 r = t['Resources']
 p, d = r['CollatorFunction']['Properties'], r['CollatorDlqFunction']['Properties']
 assert t['Transform'] == 'AWS::Serverless-2016-10-31'
+# What SAM 1.110 (samtranslator.plugins.globals) takes from Globals.Function
+# among what a container function sets; PackageType and ImageUri are not.
+glob = t['Globals']['Function']
+assert set(glob) <= {'Architectures', 'Environment', 'MemorySize', 'Timeout', 'LoggingConfig',
+                     'EventInvokeConfig', 'Tags', 'Tracing', 'ReservedConcurrentExecutions'}, glob
+for f in (p, d):
+    assert f['PackageType'] == 'Image' and f['ImageUri'] == {'Ref': 'ImageUri'}, f
 assert p['Timeout'] == 300 and d['Timeout'] == 900 and d['MemorySize'] > p['MemorySize']
 assert p['Environment']['Variables']['COLLATOR_FUNCTION_ROLE'] == 'primary'
 assert d['Environment']['Variables']['COLLATOR_FUNCTION_ROLE'] == 'dlq'
@@ -406,6 +413,10 @@ rules = r['UploadsBucket']['Properties']['NotificationConfiguration']['LambdaCon
 assert rules['Filter']['S3Key']['Rules'][0]['Value'] == 'uploads/users/'
 stmts = r['CollatorS3Policy']['Properties']['PolicyDocument']['Statement']
 assert all('*' != s['Resource'] for s in stmts)
+# A GET of a missing key must answer 404, not 403: S3 needs ListBucket for
+# that, and a GET carries no s3:prefix for a condition to match.
+listing = [s for s in stmts if 's3:ListBucket' in s['Action']]
+assert len(listing) == 1 and 'Condition' not in listing[0], listing
 for name, res in r.items():
     for ref in [v for k, v in res.get('Properties', {}).items() if isinstance(v, dict) and 'Ref' in v]:
         assert ref['Ref'] in r or ref['Ref'] in t['Parameters'] or ref['Ref'].startswith('AWS::'), (name, ref)
