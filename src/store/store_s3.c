@@ -27,6 +27,7 @@
  */
 #include "store_backend.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1409,11 +1410,12 @@ cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
   if(!s3)
     return cl_fail(err, CL_ERR_NOMEM, "s3://%s: out of memory", bucket);
   s3->base.ops = &s3_ops;
-  buf_printf(&name, "s3://%s", bucket);
+  cl_status named = buf_printf(&name, "s3://%s", bucket);
   s3->base.name = buf_take(&name, NULL);
   s3->bucket = strdup(bucket);
-  status = !s3->bucket ? cl_fail(err, CL_ERR_NOMEM, "s3://%s: out of memory", bucket)
-                                 : load_credentials(s3, err);
+  status = named || !s3->base.name || !s3->bucket
+             ? cl_fail(err, CL_ERR_NOMEM, "s3://%s: out of memory", bucket)
+             : load_credentials(s3, err);
   if(status) {
     s3_free(&s3->base);
     return status;
@@ -1441,7 +1443,18 @@ cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
     buf_printf(&base_url, "https://%s.s3.%s.amazonaws.com", bucket, region);
   }
   const char *attempts = env("COLLATOR_S3_MAX_ATTEMPTS");
-  long max_attempts = attempts ? strtol(attempts, NULL, 10) : S3_DEFAULT_ATTEMPTS;
+  unsigned long long max_attempts = S3_DEFAULT_ATTEMPTS;
+  if(attempts) {
+    char *end;
+    errno = 0;
+    max_attempts = strtoull(attempts, &end, 10);
+    if(!isdigit((unsigned char)attempts[0]) || *end || errno) {
+      buf_free(&base_url);
+      s3_free(&s3->base);
+      return cl_fail(err, CL_ERR_USAGE, "COLLATOR_S3_MAX_ATTEMPTS=%s: expected a non-negative "
+                     "integer", attempts);
+    }
+  }
   s3->max_attempts = max_attempts < 1                     ? 1
                      : max_attempts > S3_MAX_ATTEMPTS_CAP ? S3_MAX_ATTEMPTS_CAP
                                                           : (unsigned)max_attempts;

@@ -160,6 +160,19 @@ test('usage errors exit 2 and --help exits 0', () => {
   const loud = spawnSync(BIN, ['cat', '--help'], { env: { ...process.env, COLLATOR_LOG_LEVEL: 'DEBUG' }, encoding: 'utf8' });
   assert.equal(loud.status, 2);
   assert.match(loud.stderr, /COLLATOR_LOG_LEVEL=DEBUG: expected debug, info, warn or error/);
+  // So is an S3 attempt count that is not a number (strtol made "abc" one
+  // attempt and "5x" five). The endpoint is never reached.
+  for (const attempts of ['abc', '5x', '-1']) {
+    const s3 = spawnSync(BIN, ['cat', '--store', 's3://bucket', 'k'], {
+      env: {
+        ...process.env, COLLATOR_S3_MAX_ATTEMPTS: attempts, AWS_ACCESS_KEY_ID: 'a',
+        AWS_SECRET_ACCESS_KEY: 'b', S3_ENDPOINT: 'http://127.0.0.1:9',
+      },
+      encoding: 'utf8',
+    });
+    assert.equal(s3.status, 2, `${attempts}: ${s3.stderr}`);
+    assert.match(s3.stderr, new RegExp(`COLLATOR_S3_MAX_ATTEMPTS=${attempts}: expected a non-negative integer`));
+  }
 });
 
 function processAsync(now, key, env = {}) {
