@@ -96,7 +96,7 @@ fuzz: deps
 	bash fuzz/run.sh long
 
 up: deps all
-	bash scripts/stack.sh up
+	STACK_BIN=$(abspath $(BUILD))/collator bash scripts/stack.sh up
 
 down:
 	bash scripts/stack.sh down

@@ -29,6 +29,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The node suites use node:test's --test-concurrency, which came in 20.10;
+# Debian 12's own nodejs is 18, so on such a machine say what to do.
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+              process.exit(a > 20 || (a === 20 && b >= 10) ? 0 : 1)'; then
+  echo "setup: Node.js $(node --version) is too old: the tests need 20.10 or later" \
+    "(install it from nodejs.org or NodeSource, or use the image's own)" >&2
+  exit 1
+fi
+
 # The versions are pinned in package-lock.json. `npm install` installs
 # exactly those; `npm ci` would too, but it insists that the lock also list
 # every other platform's optional DuckDB binding, which the registry reached

@@ -22,8 +22,10 @@ read -r -a services <<<"${STACK_SERVICES:-lambda}"
 start_lambda() {
   local bucket=${STACK_BUCKET:-collator-local}
   local port=${STACK_S3_PORT:-0}
+  local bin=${STACK_BIN:-build/collator}
+  [[ $bin == /* ]] || bin=$PWD/$bin
   rm -f "$state/lambda.env"
-  nohup node scripts/lambda_stack.mjs --bin "$PWD/${STACK_BIN:-build/collator}" \
+  nohup node scripts/lambda_stack.mjs --bin "$bin" \
     --bucket "$bucket" --port "$port" --dir "$PWD/$state/s3-data" \
     >"$state/lambda.log" 2>&1 &
   echo $! >"$state/lambda.pid"
