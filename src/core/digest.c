@@ -5,6 +5,7 @@
 
 #include "digest.h"
 #include "digest_lanes.h"
+#include "log.h"
 
 #include <openssl/md5.h>
 #include <openssl/sha.h>
@@ -305,13 +306,59 @@ static int cpu_has(int needs)
 #endif
 }
 
+int digest_md5_lanes_check(digest_md5_lanes_fn fn, size_t lanes)
+{
+  /* Every padding case (55, 56 and 64 bytes mark where a second block
+   * starts), several blocks, more messages than lanes so lanes are
+   * refilled, and a few idle lanes at the end. */
+  static const size_t lengths[] = {0, 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 200};
+  enum { LENGTHS = sizeof(lengths) / sizeof(lengths[0]), MOST = 2 * DIGEST_MD5_MAX_LANES + 5 };
+  unsigned char text[208], got[MOST][DIGEST_MD5_LEN], want[DIGEST_MD5_LEN];
+  const void *data[MOST];
+  size_t len[MOST], count = 2 * lanes + 5;
+  if(lanes == 0 || lanes > DIGEST_MD5_MAX_LANES)
+    return 0;
+  for(size_t i = 0; i < sizeof(text); i++)
+    text[i] = (unsigned char)(i * 131 + 7);
+  for(size_t i = 0; i < count; i++) {
+    data[i] = text + i % 8;
+    len[i] = lengths[i % LENGTHS];
+  }
+  md5_many_in_lanes(fn, lanes, count, data, len, got);
+  for(size_t i = 0; i < count; i++) {
+    digest_md5_raw(data[i], len[i], want);
+    if(memcmp(got[i], want, DIGEST_MD5_LEN))
+      return 0;
+  }
+  return 1;
+}
+
+/* Whether a path computed known digests on this CPU: 0 not yet asked, 1
+ * yes, 2 no. The AVX-512 paths cannot run on the machines that test this
+ * project, and a wrong digest would be stored as an id for good, so a
+ * path is trusted only once it agrees with OpenSSL's MD5 here. */
+static _Atomic unsigned char path_verdict[DIGEST_MD5_PATH_COUNT];
+
+static int path_agrees(digest_md5_path path)
+{
+  unsigned char verdict = atomic_load_explicit(&path_verdict[path], memory_order_relaxed);
+  if(!verdict) {
+    verdict = digest_md5_lanes_check(*paths[path].fn, paths[path].lanes) ? 1 : 2;
+    atomic_store_explicit(&path_verdict[path], verdict, memory_order_relaxed);
+    if(verdict == 2)
+      log_message(LOG_WARN, "md5: the %s path got a known digest wrong on this CPU; not used",
+                  paths[path].name);
+  }
+  return verdict == 1;
+}
+
 int digest_md5_path_available(digest_md5_path path)
 {
   if((unsigned)path >= DIGEST_MD5_PATH_COUNT)
     return 0;
   if(!paths[path].fn)
     return 1;
-  return *paths[path].fn != NULL && cpu_has(paths[path].needs);
+  return *paths[path].fn != NULL && cpu_has(paths[path].needs) && path_agrees(path);
 }
 
 /* The paths auto uses for a batch, decided once: `narrow` up to

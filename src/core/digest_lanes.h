@@ -43,7 +43,8 @@ typedef enum digest_md5_path {
  * "vec4", "vec4x2", "avx2", "avx2x2", "avx512vl", "avx512vlx2", "avx512",
  * "avx512x2"; "unknown" for any other value. */
 const char *digest_md5_path_name(digest_md5_path path);
-/* 1 when this build and this CPU can run the path (AUTO and SCALAR always). */
+/* 1 when this build and this CPU can run the path (AUTO and SCALAR always)
+ * and it computed known digests right here, checked once per path. */
 int digest_md5_path_available(digest_md5_path path);
 /* Lanes of a path (1 for SCALAR and AUTO). */
 size_t digest_md5_path_lanes(digest_md5_path path);
@@ -55,6 +56,10 @@ void digest_md5_raw_many_on(digest_md5_path path, size_t count, const void *cons
  * (state[r * L + lane]); blocks[lane] points at that lane's 64 bytes (any
  * alignment). */
 typedef void (*digest_md5_lanes_fn)(uint32_t *state, const unsigned char *const *blocks);
+
+/* 1 when fn over `lanes` lanes gives OpenSSL's MD5 for messages of every
+ * padding case, several blocks and more messages than lanes. */
+int digest_md5_lanes_check(digest_md5_lanes_fn fn, size_t lanes);
 
 /* The block functions of digest_lanes.c; NULL where the build has none. */
 extern const digest_md5_lanes_fn digest_md5_lanes_vec4, digest_md5_lanes_vec4x2,
