@@ -242,9 +242,11 @@ TEST(runtime_answers_each_kind_of_response_on_kept_alive_connections)
     "POST /2018-06-01/runtime/invocation/r2/error HTTP/1.1|InvalidEvent|{\"errorMessage\": ",
     "\"errorType\": \"InvalidEvent\"}\n",
     "GET /2018-06-01/runtime/invocation/next HTTP/1.1||\n",
-    "POST /2018-06-01/runtime/invocation/r3/response HTTP/1.1||{\"processed\": 0",
+    ("POST /2018-06-01/runtime/invocation/r3/response HTTP/1.1||"
+     "{\"processed\": 0, \"rejected\": 0, \"unchanged\": 0, \"skipped\": 1}\n"),
     "GET /2018-06-01/runtime/invocation/next HTTP/1.1||\n",
-    "POST /2018-06-01/runtime/invocation/r4/response HTTP/1.1||{\"processed\": 0",
+    ("POST /2018-06-01/runtime/invocation/r4/response HTTP/1.1||"
+     "{\"processed\": 0, \"rejected\": 0, \"unchanged\": 0, \"skipped\": 1}\n"),
   };
   if(transcript)
     check_in_order(transcript, expected, sizeof(expected) / sizeof(expected[0]));

@@ -102,6 +102,11 @@ int main(int argc, char **argv)
     if(system(cmd) != 0)
       fprintf(stderr, "could not remove %s\n", temp_root);
   }
+  /* A mistyped filter must not read as a pass. */
+  if(filter && passed + failed == 0) {
+    fprintf(stderr, "no test matches '%s'\n", filter);
+    failed = 1;
+  }
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -3,8 +3,10 @@
 // `collator event` (Lambda events, which URL-decode keys), and what happened
 // is compared exactly with the case's "expect": exit status, each key's
 // outcome, rejected_entries / new_rows / coerced_nulls, the reason substring,
-// the rejected record, the keys written, and for a pre-existing (corrupt)
-// history that its bytes did not change. Prints one line per case.
+// the rejected record, the keys written, for a pre-existing (corrupt)
+// history that its bytes did not change, and where a case lists "rows", the
+// stored current's rows in those columns (read back with `collator cat`).
+// Prints one line per case.
 //
 // HOSTILE_RECORD=1 prints the observed results as manifest JSON instead of
 // failing, for reviewing new cases before their expectations are written.
@@ -82,6 +84,12 @@ function runCase(c) {
       stdout: r.stdout.trim(),
     };
     if (history) observed.history_unchanged = after[history] === before[history];
+    if (c.expect.rows) {
+      const columns = Object.keys(c.expect.rows[0]).join(',');
+      const cat = spawnSync(BIN, ['cat', '--format', 'jsonl', '--columns', columns, path.join(store, currentKey(c))],
+        { encoding: 'utf8' });
+      observed.rows = cat.status === 0 ? cat.stdout.trim().split('\n').map((l) => JSON.parse(l)) : cat.stderr;
+    }
     const rejected = observed.written.filter((k) => k.startsWith('collated_logs/rejected/'));
     observed.rejected_records = rejected.map((k) => JSON.parse(readFileSync(path.join(store, k), 'utf8')).reason);
     return { observed, stderr: r.stderr };
@@ -109,6 +117,7 @@ function check(c, observed) {
   assert.deepEqual(observed.written, e.written, 'keys written');
   assert.deepEqual(observed.changed, [], 'pre-existing objects changed');
   if (e.history_unchanged !== undefined) assert.equal(observed.history_unchanged, e.history_unchanged);
+  if (e.rows) assert.deepEqual(observed.rows, e.rows, 'stored rows');
   // A rejection is recorded with the same reason it was logged with.
   const reasons = observed.outcomes.filter((o) => o.outcome === 'rejected').map((o) => o.reason);
   assert.deepEqual([...observed.rejected_records].sort(), [...reasons].sort(), 'rejected records');

@@ -176,8 +176,16 @@ test('S3 through the verifying proxy: byte-identical outputs, every signature ve
     const unverified = stack.requests.filter((q) => q.signatureOk !== true || q.status === 403);
     assert.deepEqual(unverified, [], 'every request signed correctly');
     assert.ok(stack.requests.every((q) => q.fault === null));
-    // The conditional writes really were conditional.
-    assert.ok(stack.requests.some((q) => q.method === 'PUT' && q.key.startsWith('collated_logs/current/')));
+    // The writes of current and diff really were conditional: every PUT,
+    // copy and CompleteMultipartUpload names the version it replaces
+    // (If-Match) or that there is none (If-None-Match: *), never both.
+    const writes = stack.requests.filter((q) => /^collated_logs\/(current|diff)\//.test(q.key) &&
+      ((q.method === 'PUT' && !/partNumber=/.test(q.query)) || (q.method === 'POST' && /uploadId=/.test(q.query))));
+    assert.ok(writes.some((q) => q.ifMatch) && writes.some((q) => q.ifNoneMatch), 'both kinds seen');
+    for (const q of writes) {
+      assert.ok(!q.ifMatch !== !q.ifNoneMatch, `${q.method} ${q.key}?${q.query}: one precondition`);
+      if (q.ifNoneMatch) assert.equal(q.ifNoneMatch, '*', q.key);
+    }
     // Every first upload's current was copied on the server from its diff,
     // pinned to the diff's ETag (four log types; the second device's sms
     // upload found a history).

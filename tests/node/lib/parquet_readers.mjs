@@ -159,7 +159,9 @@ export function canonicalValue(value, kind, { precision = 'us', truncate = false
   if (value === null || value === undefined) return null;
   switch (kind) {
     case 'bool':
-      return Boolean(value);
+      // Readers give booleans; 0/1 or "true"/"false" would hide a wrong type.
+      if (typeof value !== 'boolean') throw new Error(`not a boolean: ${JSON.stringify(value)}`);
+      return value;
     case 'int32':
       return Number(value);
     case 'int64':

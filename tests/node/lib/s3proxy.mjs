@@ -195,7 +195,10 @@ export async function startS3Proxy({ target, credentials = { accessKeyId: 'S3RVE
     const slash = decodedPath.indexOf('/', 1);
     const bucket = slash < 0 ? decodedPath.slice(1) : decodedPath.slice(1, slash);
     const key = slash < 0 ? '' : decodedPath.slice(slash + 1);
-    const record = { method: req.method, bucket, key, query: rawQuery, status: 0, fault: null, time: Date.now() };
+    const record = {
+      method: req.method, bucket, key, query: rawQuery, status: 0, fault: null, time: Date.now(),
+      ifMatch: req.headers['if-match'], ifNoneMatch: req.headers['if-none-match'],
+    };
     requests.push(record);
 
     const verdict = await verifySignature(req, { path, rawQuery }, credentials);
