@@ -15,6 +15,7 @@
 #include "collate/rowid.h"
 #include "collate/upload.h"
 #include "core/digest.h"
+#include "core/env.h"
 #include "core/mem.h"
 #include "core/retry.h"
 #include "core/utctime.h"
@@ -1780,21 +1781,6 @@ cl_status collate_upload(store *s, const char *key, const collate_options *optio
 }
 
 /* ---- options and the log line ------------------------------------------ */
-
-static cl_status env_u64(const char *name, uint64_t fallback, uint64_t *out, cl_error *err)
-{
-  const char *v = getenv(name);
-  *out = fallback;
-  if(!v || !*v)
-    return CL_OK;
-  char *end = NULL;
-  errno = 0;
-  unsigned long long n = strtoull(v, &end, 10);
-  if(errno || *end || *v == '-')
-    return cl_fail(err, CL_ERR_USAGE, "%s=%s: expected a non-negative integer", name, v);
-  *out = n;
-  return CL_OK;
-}
 
 cl_status collate_options_from_env(collate_options *options, cl_error *err)
 {

@@ -1,9 +1,9 @@
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/env.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/utctime.h"
@@ -29,22 +29,6 @@ struct lambda_handler {
   size_t store_count, store_cap;
 };
 
-static cl_status parse_int64_env(const char *name, int64_t fallback, int64_t *out,
-                                 cl_error *err)
-{
-  const char *text = getenv(name);
-  *out = fallback;
-  if(!text || !*text)
-    return CL_OK;
-  char *end = NULL;
-  errno = 0;
-  long long value = strtoll(text, &end, 10);
-  if(errno || *end || value < 0)
-    return cl_fail(err, CL_ERR_USAGE, "%s=%s is not a non-negative integer", name, text);
-  *out = value;
-  return CL_OK;
-}
-
 cl_status lambda_config_from_env(lambda_config *config, cl_error *err)
 {
   memset(config, 0, sizeof(*config));
@@ -60,10 +44,14 @@ cl_status lambda_config_from_env(lambda_config *config, cl_error *err)
     return cl_fail(err, CL_ERR_USAGE, "COLLATOR_FUNCTION_ROLE=%s: expected primary or dlq",
                    role);
   config->function_role = role;
-  status = parse_int64_env("COLLATOR_DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS,
-                           &config->deadline_margin_ms, err);
+  uint64_t margin;
+  status = env_u64("COLLATOR_DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, &margin, err);
   if(status)
     return status;
+  if(margin > INT64_MAX)
+    return cl_fail(err, CL_ERR_USAGE, "COLLATOR_DEADLINE_MARGIN_MS=%" PRIu64 ": too large",
+                   margin);
+  config->deadline_margin_ms = (int64_t)margin;
   const char *store_url = getenv("COLLATOR_STORE");
   config->store_url = store_url && *store_url ? store_url : NULL;
   if(config->store_url && (status = store_check_url(config->store_url, err)))

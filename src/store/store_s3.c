@@ -27,7 +27,6 @@
  */
 #include "store_backend.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +36,7 @@
 #include <unistd.h>
 
 #include "core/digest.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "core/retry.h"
 #include "core/url.h"
@@ -1442,18 +1442,11 @@ cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
   } else {
     buf_printf(&base_url, "https://%s.s3.%s.amazonaws.com", bucket, region);
   }
-  const char *attempts = env("COLLATOR_S3_MAX_ATTEMPTS");
-  unsigned long long max_attempts = S3_DEFAULT_ATTEMPTS;
-  if(attempts) {
-    char *end;
-    errno = 0;
-    max_attempts = strtoull(attempts, &end, 10);
-    if(!isdigit((unsigned char)attempts[0]) || *end || errno) {
-      buf_free(&base_url);
-      s3_free(&s3->base);
-      return cl_fail(err, CL_ERR_USAGE, "COLLATOR_S3_MAX_ATTEMPTS=%s: expected a non-negative "
-                     "integer", attempts);
-    }
+  uint64_t max_attempts;
+  if((status = env_u64("COLLATOR_S3_MAX_ATTEMPTS", S3_DEFAULT_ATTEMPTS, &max_attempts, err))) {
+    buf_free(&base_url);
+    s3_free(&s3->base);
+    return status;
   }
   s3->max_attempts = max_attempts < 1                     ? 1
                      : max_attempts > S3_MAX_ATTEMPTS_CAP ? S3_MAX_ATTEMPTS_CAP
