@@ -1400,7 +1400,11 @@ void store_s3_preload(void)
 cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
 {
   *out = NULL;
-  cl_status status = s3_curl_load(&curl, err);
+  uint64_t max_attempts;
+  cl_status status = env_u64("COLLATOR_S3_MAX_ATTEMPTS", S3_DEFAULT_ATTEMPTS, &max_attempts, err);
+  if(status)
+    return status;
+  status = s3_curl_load(&curl, err);
   if(status) {
     cl_error_prefix(err, "s3://%s", bucket);
     return status;
@@ -1442,12 +1446,6 @@ cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
   } else {
     buf_printf(&base_url, "https://%s.s3.%s.amazonaws.com", bucket, region);
   }
-  uint64_t max_attempts;
-  if((status = env_u64("COLLATOR_S3_MAX_ATTEMPTS", S3_DEFAULT_ATTEMPTS, &max_attempts, err))) {
-    buf_free(&base_url);
-    s3_free(&s3->base);
-    return status;
-  }
   s3->max_attempts = max_attempts < 1                     ? 1
                      : max_attempts > S3_MAX_ATTEMPTS_CAP ? S3_MAX_ATTEMPTS_CAP
                                                           : (unsigned)max_attempts;
@@ -1459,7 +1457,7 @@ cl_status store_s3_open(const char *bucket, store **out, cl_error *err)
     s3->rng = 0x9E3779B97F4A7C15ull;
   s3->multi = curl->multi_init();
   s3->easy = curl->easy_init();
-  if(buf_status(&base_url) || !s3->base.name || !s3->multi || !s3->easy) {
+  if(buf_status(&base_url) || !s3->multi || !s3->easy) {
     buf_free(&base_url);
     s3_free(&s3->base);
     return cl_fail(err, CL_ERR_NOMEM, "s3://%s: out of memory", bucket);
