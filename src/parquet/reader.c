@@ -449,6 +449,7 @@ typedef struct column_read {
   parquet_column_vector *out;
   vector_storage *storage;
   size_t rows, produced;
+  uint64_t budget;          /* what out may take: read_budget() */
   uint64_t kept_bytes;      /* allocated for out so far */
   cl_status failure;        /* why keep_block() returned NULL */
   uint8_t *values;          /* out's values array */
@@ -498,12 +499,11 @@ static cl_status decode_prefixed_levels(column_read *c, const char *what, const 
  * c->failure. */
 static void *keep_block(column_read *c, size_t size)
 {
-  uint64_t budget = read_budget(c->r);
-  if(size > budget - c->kept_bytes) {
+  if(size > c->budget - c->kept_bytes) {
     c->failure = cl_fail(c->err, CL_ERR_LIMIT,
                          "%s: row group %zu, column %s: decoding needs more than the %llu bytes "
                          "of memory allowed for a file of %llu bytes", c->r->file.name,
-                         c->row_group, c->schema->name, (unsigned long long)budget,
+                         c->row_group, c->schema->name, (unsigned long long)c->budget,
                          (unsigned long long)c->r->file.size);
     return NULL;
   }
@@ -658,7 +658,7 @@ static cl_status decode_values(column_read *c, int32_t encoding, const uint8_t *
       return page_fail(c, CL_ERR_FORMAT, "DELTA_BYTE_ARRAY for a non-byte-array column");
     uint8_t *heap = NULL;
     parquet_bytes *v = (parquet_bytes *)(void *)dst;
-    uint64_t room = read_budget(c->r) - c->kept_bytes;
+    uint64_t room = c->budget - c->kept_bytes;
     uint64_t limit = c->r->options.max_page_bytes < room ? c->r->options.max_page_bytes : room;
     why = pq_delta_byte_array_decode(data, len, k, limit, v, &heap);
     if(why)
@@ -831,6 +831,7 @@ cl_status parquet_reader_read_column(parquet_reader *reader, size_t row_group, s
   c.bytes_type = s->physical == PARQUET_BYTE_ARRAY || s->physical == PARQUET_FIXED_LEN_BYTE_ARRAY;
   c.out = out;
   c.rows = (size_t)rg->num_rows;
+  c.budget = read_budget(reader);
   c.err = err;
   c.storage = calloc(1, sizeof(vector_storage));
   if(!c.storage)
